@@ -1,0 +1,6 @@
+# Reference: everything but the prompt encoder is fine-tuned.
+_base_ = [
+    '../models/sam_vit-b.py', '../schedules/schedule_10k.py',
+    '../default_runtime.py'
+]
+model = dict(backbone=dict(frozen=False))

@@ -1,0 +1,3 @@
+_base_ = [
+    '../_base_/methods/decoder_ft_vitb.py', '../_base_/datasets/mess/cryonuseg.py'
+]

@@ -1,0 +1,3 @@
+_base_ = [
+    '../_base_/methods/frozen_vitb.py', '../_base_/datasets/mess/cryonuseg.py'
+]

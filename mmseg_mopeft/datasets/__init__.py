@@ -1,0 +1,6 @@
+from .mess import CryoNuSegDataset, MESSDataset
+from .shapes import ShapesDataset, generate_shapes
+
+__all__ = [
+    'MESSDataset', 'CryoNuSegDataset', 'ShapesDataset', 'generate_shapes'
+]

@@ -1,0 +1,271 @@
+"""SAM's ViT image encoder as an mmseg backbone.
+
+Parameter names equal the ``image_encoder.*`` keys of the official SAM
+checkpoints, so those files load without conversion. Blocks expose hook points
+for parameter-efficient tuners (see ``models/peft/base.py``); with no tuner
+attached the forward pass equals ``segment_anything``'s ``ImageEncoderViT``.
+"""
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmseg.registry import MODELS
+from segment_anything.modeling.common import LayerNorm2d, MLPBlock
+from segment_anything.modeling.image_encoder import (PatchEmbed, get_rel_pos,
+                                                     window_partition,
+                                                     window_unpartition)
+from torch import Tensor, nn
+
+from ..peft.base import BlockTuner, State
+from ..utils import (load_sam_state_dict, load_state_dict_checked,
+                     resize_abs_pos_embed, resize_rel_pos)
+
+# embed_dims, depth, num_heads, global_attn_indexes (from segment_anything's
+# build_sam), plus a tiny arch for tests.
+ARCH_SETTINGS: Dict[str, dict] = {
+    'vit-b': dict(embed_dims=768, depth=12, num_heads=12,
+                  global_attn_indexes=(2, 5, 8, 11)),
+    'vit-l': dict(embed_dims=1024, depth=24, num_heads=16,
+                  global_attn_indexes=(5, 11, 17, 23)),
+    'vit-h': dict(embed_dims=1280, depth=32, num_heads=16,
+                  global_attn_indexes=(7, 15, 23, 31)),
+    'tiny': dict(embed_dims=64, depth=4, num_heads=2,
+                 global_attn_indexes=(1, 3)),
+}
+
+
+def _expand_state(state: State, repeats: int) -> State:
+    """Repeat per-sample tuner state for the windows of each sample."""
+    if repeats == 1:
+        return state
+    return {k: v.repeat_interleave(repeats, dim=0) for k, v in state.items()}
+
+
+class Attention(nn.Module):
+    """Multi-head attention with SAM's decomposed relative position bias."""
+
+    def __init__(self, dim: int, num_heads: int, qkv_bias: bool,
+                 input_size: Tuple[int, int]):
+        super().__init__()
+        self.num_heads = num_heads
+        head_dim = dim // num_heads
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+        self.rel_pos_h = nn.Parameter(torch.zeros(2 * input_size[0] - 1,
+                                                  head_dim))
+        self.rel_pos_w = nn.Parameter(torch.zeros(2 * input_size[1] - 1,
+                                                  head_dim))
+
+    def rel_pos_bias(self, q: Tensor, hw: Tuple[int, int]) -> Tensor:
+        """(B, heads, N, N) additive logits, from the unscaled queries."""
+        h, w = hw
+        b, heads, _, dim = q.shape
+        rel_h = get_rel_pos(h, h, self.rel_pos_h)
+        rel_w = get_rel_pos(w, w, self.rel_pos_w)
+        r_q = q.reshape(b * heads, h, w, dim)
+        bias_h = torch.einsum('bhwc,hkc->bhwk', r_q, rel_h)
+        bias_w = torch.einsum('bhwc,wkc->bhwk', r_q, rel_w)
+        bias = bias_h[:, :, :, :, None] + bias_w[:, :, :, None, :]
+        return bias.reshape(b, heads, h * w, h * w)
+
+    def forward(self,
+                x: Tensor,
+                tuner: Optional[BlockTuner] = None,
+                state: Optional[State] = None) -> Tensor:
+        b, h, w, c = x.shape
+        qkv = self.qkv(x)
+        if tuner is not None:
+            qkv = tuner.qkv(x, qkv, state)
+        q, k, v = qkv.reshape(b, h * w, 3, self.num_heads,
+                              -1).permute(2, 0, 3, 1, 4).unbind(0)
+        bias = self.rel_pos_bias(q, (h, w))
+        prefix = tuner.prefix(state, b) if tuner is not None else None
+        if prefix is not None:
+            k, v, bias = self._prepend(prefix, k, v, bias)
+        x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        x = x.transpose(1, 2).reshape(b, h, w, c)
+        return self.proj(x)
+
+    def _prepend(self, prefix, k: Tensor, v: Tensor, bias: Tensor):
+        """Prepend prefix keys/values; they get no relative position bias."""
+        keys, values, logit_bias = prefix
+        b, heads, n, _ = bias.shape
+        length = keys.shape[1]
+        keys = keys.reshape(b, length, heads, -1).transpose(1, 2)
+        values = values.reshape(b, length, heads, -1).transpose(1, 2)
+        prefix_bias = bias.new_zeros(b, heads, n, length)
+        if logit_bias is not None:
+            prefix_bias = prefix_bias + logit_bias
+        return (torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2),
+                torch.cat([prefix_bias, bias], dim=3))
+
+
+class Block(nn.Module):
+    """Transformer block with windowed or global attention and PEFT hooks."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float,
+                 qkv_bias: bool, window_size: int, input_size: Tuple[int,
+                                                                     int]):
+        super().__init__()
+        self.window_size = window_size
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        attn_size = (window_size, window_size) if window_size else input_size
+        self.attn = Attention(dim, num_heads, qkv_bias, attn_size)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = MLPBlock(dim, int(dim * mlp_ratio))
+        self.tuner: Optional[BlockTuner] = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        tuner = self.tuner
+        state = tuner.begin(x) if tuner is not None else None
+        shortcut = x
+        x = self.norm1(x)
+        if self.window_size > 0:
+            b, h, w, _ = x.shape
+            x, pad_hw = window_partition(x, self.window_size)
+            attn_state = None if state is None else _expand_state(
+                state, x.shape[0] // b)
+            x = self.attn(x, tuner, attn_state)
+            x = window_unpartition(x, self.window_size, pad_hw, (h, w))
+        else:
+            x = self.attn(x, tuner, state)
+        x = shortcut + x
+        out = self.mlp(self.norm2(x))
+        if tuner is not None:
+            out = tuner.ffn(out, state)
+        return x + out
+
+
+@MODELS.register_module()
+class SAMViT(BaseModule):
+    """SAM image encoder (ViT-B/L/H) for mmseg.
+
+    Args:
+        arch: 'vit-b', 'vit-l', 'vit-h', 'tiny', or a dict with embed_dims,
+            depth, num_heads and global_attn_indexes.
+        img_size: Input size the position embeddings are made for (a
+            multiple of ``patch_size``). Checkpoints for another size are
+            resized on load; other input sizes are handled at run time.
+        out_indices: Blocks whose outputs (B, C, H/16, W/16) are returned,
+            for use with mmseg heads via a multi-level neck.
+        with_neck: Append SAM's 256-channel neck output (what SAM's mask
+            decoder consumes) to the outputs.
+        frozen: Set ``requires_grad=False`` on all encoder weights at build
+            time; tuners attached afterwards stay trainable.
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads the
+            ``image_encoder.*`` part of an official SAM checkpoint.
+    """
+
+    def __init__(self,
+                 arch='vit-b',
+                 img_size: int = 1024,
+                 patch_size: int = 16,
+                 in_channels: int = 3,
+                 mlp_ratio: float = 4.0,
+                 qkv_bias: bool = True,
+                 window_size: int = 14,
+                 out_channels: int = 256,
+                 out_indices: Sequence[int] = (),
+                 with_neck: bool = True,
+                 frozen: bool = False,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        if isinstance(arch, str):
+            if arch not in ARCH_SETTINGS:
+                raise ValueError(f'Unknown SAM arch {arch!r}; choose from '
+                                 f'{sorted(ARCH_SETTINGS)} or pass a dict.')
+            arch = ARCH_SETTINGS[arch]
+        if img_size % patch_size:
+            raise ValueError(f'img_size={img_size} must be a multiple of '
+                             f'patch_size={patch_size}.')
+        dims, depth = arch['embed_dims'], arch['depth']
+        self.embed_dims = dims
+        self.depth = depth
+        self.out_indices = tuple(i % depth for i in out_indices)
+        if not self.out_indices and not with_neck:
+            raise ValueError('SAMViT needs out_indices or with_neck=True.')
+        grid = (img_size // patch_size, img_size // patch_size)
+
+        self.patch_embed = PatchEmbed((patch_size, patch_size),
+                                      (patch_size, patch_size),
+                                      in_chans=in_channels,
+                                      embed_dim=dims)
+        self.pos_embed = nn.Parameter(torch.zeros(1, *grid, dims))
+        global_idx = set(arch['global_attn_indexes'])
+        self.blocks = nn.ModuleList(
+            Block(dims, arch['num_heads'], mlp_ratio, qkv_bias,
+                  0 if i in global_idx else window_size, grid)
+            for i in range(depth))
+        self.neck = nn.Sequential(
+            nn.Conv2d(dims, out_channels, 1, bias=False),
+            LayerNorm2d(out_channels),
+            nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+            LayerNorm2d(out_channels),
+        ) if with_neck else None
+        if frozen:
+            self.requires_grad_(False)
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        x = self.patch_embed(x)
+        x = x + resize_abs_pos_embed(self.pos_embed, x.shape[1:3])
+        outs = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in self.out_indices:
+                outs.append(x.permute(0, 3, 1, 2))
+        if self.neck is not None:
+            outs.append(self.neck(x.permute(0, 3, 1, 2)))
+        return tuple(outs)
+
+    def init_weights(self):
+        cfg = self.init_cfg
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            self.load_sam_checkpoint(cfg['checkpoint'],
+                                     cfg.get('prefix', 'image_encoder.'))
+            self._is_init = True
+        else:
+            super().init_weights()
+
+    def load_sam_checkpoint(self, filename: str,
+                            prefix: str = 'image_encoder.'):
+        """Load the encoder part of a whole-SAM checkpoint file."""
+        state_dict = {
+            k[len(prefix):]: v
+            for k, v in load_sam_state_dict(filename).items()
+            if k.startswith(prefix)
+        }
+        if not state_dict:
+            raise KeyError(f'{filename} has no {prefix!r} keys; expected an '
+                           f'official SAM checkpoint.')
+        self.adapt_state_dict(state_dict)
+        load_state_dict_checked(
+            self,
+            state_dict,
+            filename,
+            key_prefix=prefix,
+            allow_missing=lambda k: '.tuner.' in k)
+
+    def adapt_state_dict(self, state_dict: Dict[str, Tensor], prefix=''):
+        """Resize position parameters made for another ``img_size`` in place.
+
+        Only the spatial sizes are adapted; a channel mismatch is left for the
+        caller to report as a wrong architecture.
+        """
+        key = prefix + 'pos_embed'
+        pos = state_dict.get(key)
+        if pos is not None and pos.shape[-1] == self.pos_embed.shape[-1]:
+            state_dict[key] = resize_abs_pos_embed(pos,
+                                                   self.pos_embed.shape[1:3])
+        for i, block in enumerate(self.blocks):
+            for name in ('rel_pos_h', 'rel_pos_w'):
+                key = f'{prefix}blocks.{i}.attn.{name}'
+                own = getattr(block.attn, name)
+                rel = state_dict.get(key)
+                if rel is not None and rel.shape[-1] == own.shape[-1]:
+                    state_dict[key] = resize_rel_pos(rel, own.shape[0])
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Any load path (init_cfg, load_from, resume) accepts other sizes.
+        self.adapt_state_dict(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

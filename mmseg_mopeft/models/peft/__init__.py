@@ -1,0 +1,3 @@
+from .base import BlockTuner
+
+__all__ = ['BlockTuner']

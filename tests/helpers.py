@@ -1,0 +1,61 @@
+"""Shrinking real configs to the tiny arch and generated data."""
+import os.path as osp
+
+from mmengine.config import Config
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def _shrink_pipeline(pipeline, size):
+    for transform in pipeline:
+        if transform.get('type') == 'TestTimeAug':
+            for group in transform['transforms']:
+                _shrink_pipeline(group, size)
+        if 'scale' in transform:
+            transform['scale'] = (size, size)
+        if 'crop_size' in transform:
+            transform['crop_size'] = (size, size)
+
+
+def tiny_config(config: str,
+                data_root: str,
+                work_dir: str,
+                checkpoint: str = None,
+                size: int = 64,
+                max_iters: int = 4,
+                dataset_type: str = None) -> Config:
+    """Load ``config`` and make it run in seconds on CPU: tiny SAM arch,
+    ``size`` px inputs, generated data under ``data_root``, dense (not
+    point-sampled, so deterministic) mask losses."""
+    cfg = Config.fromfile(osp.join(REPO, config))
+    init = dict(type='Pretrained', checkpoint=checkpoint) if checkpoint \
+        else None
+    model = cfg.model
+    if model.backbone.type == 'SAMViT':
+        model.backbone.update(
+            arch='tiny', img_size=size, window_size=4, init_cfg=init)
+    if model.decode_head.type == 'SAMMaskDecoderHead':
+        model.decode_head.update(num_points=0, init_cfg=init)
+    model.data_preprocessor.size = (size, size)
+    model.data_preprocessor.test_cfg = dict(size=(size, size))
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg[name]
+        loader.update(num_workers=0, persistent_workers=False)
+        loader.batch_size = 2 if name == 'train_dataloader' else 1
+        loader.dataset.data_root = data_root
+        if dataset_type:
+            loader.dataset.type = dataset_type
+        if name == 'test_dataloader':  # generated data has no test split
+            loader.dataset.data_prefix = dict(
+                img_path='img_dir/val', seg_map_path='ann_dir/val')
+        _shrink_pipeline(loader.dataset.pipeline, size)
+    _shrink_pipeline(cfg.tta_pipeline, size)
+    cfg.train_cfg.update(max_iters=max_iters, val_interval=max_iters)
+    for scheduler in cfg.param_scheduler:
+        scheduler.end = max_iters
+    cfg.default_hooks.checkpoint.update(interval=2, save_best=None)
+    cfg.default_hooks.logger.interval = 1
+    cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=0)
+    cfg.env_cfg.dist_cfg = dict(backend='gloo')
+    return cfg
