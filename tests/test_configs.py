@@ -15,7 +15,9 @@ CONFIGS = sorted(
 
 
 def _tiny(model_cfg):
-    model_cfg.backbone.update(arch='tiny', img_size=64, init_cfg=None)
+    """Tiny arch at 64 px; configs with a neck keep ViT-B channels."""
+    arch = 'vit-b' if 'neck' in model_cfg else 'tiny'
+    model_cfg.backbone.update(arch=arch, img_size=64, init_cfg=None)
     if 'init_cfg' in model_cfg.decode_head:
         model_cfg.decode_head.init_cfg = None
     return model_cfg
@@ -36,11 +38,15 @@ def test_config_builds(config):
 
 
 def test_vit_b_build_matches_sam_parameter_count():
-    """One full-size build: ViT-B encoder has SAM's 89.7M parameters."""
+    """One full-size build: the encoder has exactly segment_anything's
+    ViT-B parameter count (89.7M)."""
+    from mmseg_mopeft.testing import build_reference_sam
     cfg = Config.fromfile(
         osp.join(REPO, 'configs/full_ft/full_ft_vitb_cryonuseg.py'))
     cfg.model.backbone.init_cfg = None
     cfg.model.decode_head.init_cfg = None
     model = MODELS.build(cfg.model)
     encoder = sum(p.numel() for p in model.backbone.parameters())
-    assert encoder == 89_670_912
+    reference = build_reference_sam('vit-b', img_size=1024, randomize=False)
+    assert encoder == sum(
+        p.numel() for p in reference.image_encoder.parameters())

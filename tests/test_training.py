@@ -34,7 +34,7 @@ def test_train_and_val_a_few_iterations(tmp_path, cryo_root, tiny_sam_ckpt):
     assert 0 <= metrics['mIoU'] <= 100
     log = open(glob.glob(str(tmp_path / '*' / '*.log'))[0]).read()
     assert 'Trainable parameters:' in log
-    assert f'Loaded' in log and tiny_sam_ckpt[0] in log
+    assert f'from {tiny_sam_ckpt[0]}' in log  # SAM weights were loaded
 
 
 class _Interrupt(Hook):
@@ -65,7 +65,6 @@ def test_resume_matches_uninterrupted_run(tmp_path, cryo_root,
     _train(
         tiny_config(CONFIG, cryo_root, str(tmp_path / 'b'), ckpt),
         hooks=[_Interrupt()])
-    assert sorted(os.listdir(tmp_path / 'b'))[:1] == ['20'] or True
     assert osp.isfile(tmp_path / 'b' / 'iter_2.pth')
     assert not osp.isfile(tmp_path / 'b' / 'iter_4.pth')
     cfg = tiny_config(CONFIG, cryo_root, str(tmp_path / 'b'), ckpt)
@@ -91,7 +90,7 @@ def test_resume_keeps_weights_only_loading_safe(tmp_path):
     import numpy as np
     from mmengine.logging import HistoryBuffer
     good = tmp_path / 'good.pth'
-    torch.save(dict(meta=dict(buf=HistoryBuffer([1.0, 2.0]),
+    torch.save(dict(meta=dict(buf=HistoryBuffer([1.0, 2.0], [1, 1]),
                               arr=np.arange(3), seed=np.int64(3))), good)
     loaded = torch.load(good)  # weights_only defaults to True
     assert loaded['meta']['buf'].mean() == 1.5
@@ -107,8 +106,9 @@ def test_resume_keeps_weights_only_loading_safe(tmp_path):
         torch.load(bad)
 
 
-def _run(args, **kwargs):
-    env = dict(os.environ, PYTHONPATH=REPO, CUDA_VISIBLE_DEVICES='')
+def _run(args, extra_env=None, **kwargs):
+    env = dict(
+        os.environ, PYTHONPATH=REPO, CUDA_VISIBLE_DEVICES='', **extra_env or {})
     proc = subprocess.run(
         args, cwd=REPO, env=env, capture_output=True, text=True, **kwargs)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
@@ -142,11 +142,32 @@ def test_dist_train_two_cpu_processes(tmp_path, cryo_root, tiny_sam_ckpt):
     cfg.env_cfg.dist_cfg = dict(backend='nccl')  # as in real configs
     cfg_file = str(tmp_path / 'cfg.py')
     cfg.dump(cfg_file)
-    env_python = dict(PYTHON=sys.executable, PORT='29517')
-    os.environ.update(env_python)
-    proc = _run(['bash', 'tools/dist_train.sh', cfg_file, '2'], timeout=600)
+    _run(['bash', 'tools/dist_train.sh', cfg_file, '2'],
+         timeout=600,
+         extra_env=dict(PYTHON=sys.executable, PORT='29517'))
     assert osp.isfile(tmp_path / 'work' / 'iter_4.pth')
     log = open(glob.glob(str(tmp_path / 'work' / '*' / '*.log'))[0]).read()
     assert 'Distributed training: True' in log
-    assert "'backend': 'gloo'" in log or 'gloo' in log
-    assert 'world_size: 2' in log or 'GPU number: 2' in log or proc
+    assert 'GPU number: 2' in log  # mmengine's name for the world size
+    assert "dist_cfg: {'backend': 'gloo'}" in log
+
+
+def test_mmseg_analysis_tools_run_on_our_configs(tmp_path, cryo_root):
+    """mmseg's benchmark.py and our fixed get_flops.py run on our configs."""
+    import mmseg
+    tools = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools',
+                     'analysis_tools')
+    cfg = tiny_config(CONFIG, cryo_root, str(tmp_path / 'work'))
+    cfg_file = str(tmp_path / 'cfg.py')
+    cfg.dump(cfg_file)
+    proc = _run([
+        sys.executable, 'tools/analysis_tools/get_flops.py', cfg_file,
+        '--shape', '64'
+    ])
+    flops = proc.stdout.split('Flops: ')[1].split()[0]
+    assert float(flops.rstrip('KMGT')) > 0
+    _run([
+        sys.executable,
+        osp.join(tools, 'benchmark.py'), cfg_file, 'none', '--work-dir',
+        str(tmp_path / 'bench')
+    ])

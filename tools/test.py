@@ -30,6 +30,11 @@ def parse_args():
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
+        '--show-interval',
+        type=int,
+        default=1,
+        help='draw every n-th image with --show/--show-dir (mmseg: 50)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -55,6 +60,7 @@ def trigger_visualization_hook(cfg, args):
             "visualization=dict(type='SegVisualizationHook')")
     visualization_hook = default_hooks['visualization']
     visualization_hook['draw'] = True
+    visualization_hook['interval'] = args.show_interval
     if args.show:
         visualization_hook['show'] = True
         visualization_hook['wait_time'] = args.wait_time

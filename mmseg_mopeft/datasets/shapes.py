@@ -25,10 +25,20 @@ class ShapesDataset(BaseSegDataset):
             **kwargs)
 
 
+# Per class, the RGB range its colour is drawn from: grey backgrounds, warm
+# disks, cool squares; shape and colour both tell the classes apart.
+_COLOURS = ([(70, 170)] * 3, [(150, 255), (0, 120), (0, 90)],
+            [(0, 90), (60, 200), (150, 255)])
+
+
+def _colour(rng, cls):
+    return np.array([rng.uniform(lo, hi) for lo, hi in _COLOURS[cls]])
+
+
 def _draw_sample(rng: np.random.Generator, size: int, num_classes: int):
-    """One image with 1-4 shapes; colours vary so that shape matters."""
-    base = rng.uniform(60, 190, size=3)
-    img = base + rng.normal(0, 18, size=(size, size, 3))
+    """One image with 1-4 shapes on a noisy background."""
+    grey = rng.uniform(*_COLOURS[0][0])
+    img = grey + rng.normal(0, 15, size=(size, size, 3))
     label = np.zeros((size, size), np.uint8)
     yy, xx = np.mgrid[:size, :size]
     for _ in range(rng.integers(1, 5)):
@@ -39,8 +49,7 @@ def _draw_sample(rng: np.random.Generator, size: int, num_classes: int):
             mask = (yy - cy)**2 + (xx - cx)**2 <= radius**2
         else:
             mask = (np.abs(yy - cy) <= radius) & (np.abs(xx - cx) <= radius)
-        colour = rng.uniform(0, 255, size=3)
-        img[mask] = colour + rng.normal(0, 8, size=(mask.sum(), 3))
+        img[mask] = _colour(rng, cls) + rng.normal(0, 8, size=(mask.sum(), 3))
         label[mask] = cls
     return np.clip(img, 0, 255).astype(np.uint8), label
 

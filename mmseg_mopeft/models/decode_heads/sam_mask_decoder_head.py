@@ -98,6 +98,7 @@ class SAMMaskDecoderHead(BaseDecodeHead):
             in_channels,
             channels,
             num_classes=num_classes,
+            out_channels=num_classes,  # per-class scores, also for K=2
             in_index=in_index,
             dropout_ratio=0,
             loss_decode=(),
