@@ -17,7 +17,8 @@ from segment_anything.modeling.image_encoder import (PatchEmbed, get_rel_pos,
                                                      window_unpartition)
 from torch import Tensor, nn
 
-from ..peft.base import BlockTuner, State
+from ..peft import BlockTuner, build_tuners
+from ..peft.base import State
 from ..utils import (load_sam_state_dict, load_state_dict_checked,
                      resize_abs_pos_embed, resize_rel_pos)
 
@@ -152,7 +153,10 @@ class SAMViT(BaseModule):
         with_neck: Append SAM's 256-channel neck output (what SAM's mask
             decoder consumes) to the outputs.
         frozen: Set ``requires_grad=False`` on all encoder weights at build
-            time; tuners attached afterwards stay trainable.
+            time; PEFT modules stay trainable.
+        peft: PEFT methods to attach to the blocks, e.g. ``dict(lora=dict(
+            rank=8), prefix=dict(length=20), adapter=dict(dim=64),
+            gated=True)`` (see ``models/peft``).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads the
             ``image_encoder.*`` part of an official SAM checkpoint.
     """
@@ -169,6 +173,7 @@ class SAMViT(BaseModule):
                  out_indices: Sequence[int] = (),
                  with_neck: bool = True,
                  frozen: bool = False,
+                 peft: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
@@ -205,6 +210,10 @@ class SAMViT(BaseModule):
         ) if with_neck else None
         if frozen:
             self.requires_grad_(False)
+        if peft:
+            for block, tuner in zip(self.blocks,
+                                    build_tuners(peft, dims, depth)):
+                block.tuner = tuner
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         x = self.patch_embed(x)

@@ -1,0 +1,3 @@
+# Bottleneck adapters (D_mid 64) on every block's feed-forward output.
+_base_ = './decoder_ft_vitb.py'
+model = dict(backbone=dict(peft=dict(adapter=dict(dim=64))))

@@ -1,0 +1,31 @@
+"""Bottleneck adapter on a block's feed-forward output (Houlsby et al.).
+
+``out + up(act(down(out)))`` with ``up`` zero-initialised, so training starts
+exactly at SAM. Gated (MoPEFT), the adapter's contribution is multiplied by a
+per-sample gate in (0, 1); at 0 the adapter is bypassed.
+"""
+from typing import Optional
+
+from torch import Tensor, nn
+
+from .gates import gate_scale
+from .method import PEFTMethod, PEFT_METHODS, check_int
+
+
+@PEFT_METHODS.register_module(name='adapter')
+class Adapter(PEFTMethod):
+
+    def __init__(self, dims: int, dim: int = 64):
+        super().__init__()
+        check_int('adapter.dim', dim, 1, None)
+        self.down = nn.Linear(dims, dim)
+        self.act = nn.GELU()
+        self.up = nn.Linear(dim, dims)
+        nn.init.zeros_(self.up.weight)
+        nn.init.zeros_(self.up.bias)
+
+    def ffn(self, out: Tensor, gate: Optional[Tensor]) -> Tensor:
+        delta = self.up(self.act(self.down(out)))
+        if gate is not None:
+            delta = delta * gate_scale(gate, delta.dim())
+        return out + delta

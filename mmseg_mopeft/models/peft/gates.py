@@ -1,0 +1,29 @@
+"""MoPEFT gates: one scalar in (0, 1) per sample, block and PEFT method.
+
+Like UniPELT's gates, a gate is ``sigmoid(Linear(C, 1)(mean over tokens of
+the block input))``. The linear layer starts near zero, so every gate starts
+near 0.5 and the mixture starts with all methods half on. Gates hand their
+logits to the methods, which need ``sigmoid`` (LoRA, adapter) or its log
+(prefix) and get both exactly at the limits.
+"""
+import torch
+from torch import Tensor, nn
+
+
+class Gate(nn.Module):
+
+    def __init__(self, dims: int, init_std: float = 1e-3):
+        super().__init__()
+        self.proj = nn.Linear(dims, 1)
+        nn.init.normal_(self.proj.weight, std=init_std)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, H, W, C) block input -> (B, ) gate logits."""
+        return self.proj(x.mean(dim=(1, 2))).squeeze(-1)
+
+
+def gate_scale(logits: Tensor, ndim: int) -> Tensor:
+    """Gate values ``sigmoid(logits)`` shaped (B, 1, ..., 1) with ``ndim``
+    dimensions, to scale per-sample contributions."""
+    return torch.sigmoid(logits).reshape(-1, *([1] * (ndim - 1)))

@@ -1,0 +1,55 @@
+"""LoRA on the fused q/k/v projection (Hu et al., 2022).
+
+For each target (q and v by default) the projection gains ``B @ A`` of rank
+``rank``, scaled by ``alpha / rank``. ``B`` starts at zero, so training starts
+exactly at SAM. Gated (MoPEFT), the scale is predicted per sample:
+``gate(x) * alpha / rank`` with the gate in (0, 1); a gate of 0 removes LoRA.
+A gated LoRA therefore cannot be merged into the frozen weights.
+"""
+import math
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .gates import gate_scale
+from .method import PEFTMethod, PEFT_METHODS, check_int
+
+_SLOTS = ('q', 'k', 'v')
+
+
+@PEFT_METHODS.register_module(name='lora')
+class LoRA(PEFTMethod):
+
+    def __init__(self,
+                 dims: int,
+                 rank: int = 8,
+                 alpha: Optional[float] = None,
+                 targets: Sequence[str] = ('q', 'v')):
+        super().__init__()
+        check_int('lora.rank', rank, 1, dims)
+        unknown = set(targets) - set(_SLOTS)
+        if unknown or not targets:
+            raise ValueError(f'lora.targets={tuple(targets)}: choose from '
+                             f'{_SLOTS}')
+        self.dims = dims
+        self.rank = rank
+        self.scaling = (alpha if alpha is not None else rank) / rank
+        self.register_buffer(
+            'slots',
+            torch.tensor([_SLOTS.index(t) for t in targets]),
+            persistent=False)
+        self.lora_A = nn.Parameter(torch.empty(len(targets) * rank, dims))
+        self.lora_B = nn.Parameter(torch.zeros(len(targets), dims, rank))
+        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
+
+    def qkv(self, x: Tensor, qkv: Tensor, gate: Optional[Tensor]) -> Tensor:
+        down = F.linear(x, self.lora_A).unflatten(-1, (-1, self.rank))
+        delta = torch.einsum('...tr,tdr->...td', down, self.lora_B)
+        full = delta.new_zeros(*delta.shape[:-2], 3, self.dims)
+        full = full.index_copy(-2, self.slots, delta).flatten(-2)
+        scale = self.scaling
+        if gate is not None:
+            scale = scale * gate_scale(gate, full.dim())
+        return qkv + full * scale
