@@ -46,6 +46,11 @@ def parse_args():
         help='job launcher')
     parser.add_argument(
         '--tta', action='store_true', help='test time augmentation')
+    parser.add_argument(
+        '--record-gates',
+        action='store_true',
+        help='write MoPEFT gate values per block and image to the work dir '
+        '(gates.npz/json; plot with tools/analysis_tools/gate_usage.py)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -92,6 +97,11 @@ def main():
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
+
+    if args.record_gates:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='GateRecorderHook')
+        ]
 
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)

@@ -1,8 +1,9 @@
 from .checkpoint_compat import allow_mmengine_checkpoints
-from .hooks import TrainableParamsHook, count_parameters
+from .hooks import GateRecorderHook, TrainableParamsHook, count_parameters
 
 allow_mmengine_checkpoints()
 
 __all__ = [
-    'TrainableParamsHook', 'count_parameters', 'allow_mmengine_checkpoints'
+    'GateRecorderHook', 'TrainableParamsHook', 'count_parameters',
+    'allow_mmengine_checkpoints'
 ]

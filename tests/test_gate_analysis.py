@@ -1,0 +1,67 @@
+"""GateRecorderHook output and the gate_usage.py figure tool."""
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+from helpers import REPO, tiny_config
+from mmengine.runner import Runner
+
+from mmseg_mopeft.datasets import generate_shapes
+
+
+def test_gate_hook_writes_file_the_plot_tool_reads(tmp_path, tiny_sam_ckpt):
+    root = generate_shapes(
+        str(tmp_path / 'data'), splits=(('train', 2), ('val', 3)), size=64,
+        num_classes=2)
+    cfg = tiny_config('configs/mopeft/mopeft_vitb_cryonuseg.py', root,
+                      str(tmp_path / 'work'), tiny_sam_ckpt[0])
+    # VPT-shallow-like prefix in block 0 only: other blocks have no prefix
+    cfg.model.backbone.peft.prefix.blocks = [0]
+    cfg.custom_hooks.append(dict(type='GateRecorderHook'))
+    Runner.from_cfg(cfg).test()
+
+    with np.load(tmp_path / 'work' / 'gates.npz') as data:
+        gates = {k: data[k] for k in data.files}
+    assert len(gates.pop('img_paths')) == 3
+    assert sorted(gates) == ['adapter', 'lora', 'prefix']
+    for name, values in gates.items():
+        assert values.shape == (3, 4)  # images x blocks (tiny arch)
+        present = values[~np.isnan(values)]
+        assert ((present > 0) & (present < 1)).all()
+    assert not np.isnan(gates['lora']).any()
+    assert np.isnan(gates['prefix'][:, 1:]).all()
+    assert not np.isnan(gates['prefix'][:, 0]).any()
+
+    proc = subprocess.run([
+        sys.executable, 'tools/analysis_tools/gate_usage.py',
+        str(tmp_path / 'work' / 'gates.npz'), '--threshold', '0.5'
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+    for name in ('gate_usage.png', 'gate_heatmap.png'):
+        assert osp.getsize(tmp_path / 'work' / name) > 1000
+    for name, values in gates.items():
+        share = 100 * np.mean(values[~np.isnan(values)] > 0.5)
+        assert f'| {name} | {share:.1f} |' in proc.stdout
+
+
+def test_benchmark_peft_prints_table():
+    """Smoke test of the efficiency benchmark on the tiny arch."""
+    proc = subprocess.run([
+        sys.executable, 'tools/analysis_tools/benchmark_peft.py', '--arch',
+        'tiny', '--size', '64', '--iters', '1', '--methods', 'lora'
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line for line in proc.stdout.splitlines()
+            if line.startswith('| full_ft') or line.startswith('| lora')]
+    assert len(rows) == 2
+    full, lora = ([c.strip() for c in row.split('|')[1:-1]] for row in rows)
+    assert full[4] == '1.00' and float(lora[4]) > 0  # train ratio to full
+    assert int(lora[1].replace(',', '')) < int(full[1].replace(',', ''))

@@ -1,0 +1,197 @@
+"""Measure the cost of each fine-tuning method (the paper's Table 4.5).
+
+For every method this builds SAM (ViT-B by default, random weights: timing
+does not depend on them) from its CryoNuSeg config and measures, on the same
+machine and input: trainable parameters, one training step (forward,
+backward, AdamW step), one inference forward (prefix reparameterisation
+folded) and peak memory while training. Each method runs in a fresh process,
+so peak memory is its own (CUDA: max allocated; CPU: peak resident set of the
+process). Prints a markdown table with ratios to full fine-tuning, and the
+paper's figures beside ours.
+
+    python tools/analysis_tools/benchmark_peft.py --size 512 --iters 3
+    python tools/analysis_tools/benchmark_peft.py --device cuda --size 1024 --batch-size 4
+"""
+import argparse
+import json
+import os.path as osp
+import resource
+import subprocess
+import sys
+import time
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+METHODS = ('full_ft', 'decoder_ft', 'lora', 'vpt', 'vpt_deep', 'adapter',
+           'mopeft')
+# Paper Table 4.5, relative to full fine-tuning (FloodNet): params, training
+# time, inference time (%).
+PAPER = {
+    'full_ft': ('100', '100', '100'),
+    'decoder_ft': ('-', '38', '100'),
+    'lora': ('0.24', '55', '104'),
+    'vpt': ('0.08', '49', '109'),
+    'vpt_deep': ('0.17', '54', '114'),
+    'adapter': ('0.83', '55', '108'),
+    'mopeft': ('1.47', '63', '124'),
+}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--size', type=int, default=1024, help='input px')
+    parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument('--iters', type=int, default=3, help='timed steps')
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--arch', default='vit-b')
+    parser.add_argument('--methods', nargs='+', default=METHODS)
+    parser.add_argument('--threads', type=int, help='torch CPU threads')
+    parser.add_argument('--worker', help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def _timed(fn, iters, warmup, device):
+    import torch
+    for _ in range(warmup):
+        fn()
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / iters
+
+
+def measure(method: str, args) -> dict:
+    """Runs in the worker process."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmengine.structures import PixelData
+    from mmseg.registry import MODELS
+    from mmseg.structures import SegDataSample
+
+    import mmseg_mopeft  # noqa: F401
+    from mmseg_mopeft.engine import count_parameters
+    from mmseg_mopeft.models.peft import fold_prefixes
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(
+        osp.join(REPO, f'configs/{method}/{method}_vitb_cryonuseg.py'))
+    size, batch, device = args.size, args.batch_size, args.device
+    cfg.model.backbone.update(arch=args.arch, img_size=size, init_cfg=None)
+    cfg.model.decode_head.init_cfg = None
+    cfg.model.data_preprocessor.update(
+        size=(size, size), test_cfg=dict(size=(size, size)))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).to(device)
+    trainable, total = count_parameters(model)
+
+    inputs = torch.randn(batch, 3, size, size, device=device)
+    samples = []
+    for _ in range(batch):
+        sample = SegDataSample(
+            metainfo=dict(
+                img_shape=(size, size),
+                pad_shape=(size, size),
+                ori_shape=(size, size)))
+        seg = torch.zeros(1, size, size, dtype=torch.long, device=device)
+        seg[:, :size // 2] = 1
+        sample.gt_sem_seg = PixelData(data=seg)
+        samples.append(sample)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=1e-4,
+        weight_decay=1e-4)
+
+    def train_step():
+        losses = model.loss(inputs, samples)
+        loss = sum(v for k, v in losses.items() if 'loss' in k)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    model.train()
+    if device.startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats()
+    train_time = _timed(train_step, args.iters, args.warmup, device)
+    if device.startswith('cuda'):
+        peak = torch.cuda.max_memory_allocated()
+    else:  # ru_maxrss is in KiB on Linux
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    model.eval()
+    fold_prefixes(model)
+    optimizer.zero_grad(set_to_none=True)
+
+    def infer():
+        with torch.no_grad():
+            model(inputs, samples, mode='predict')
+
+    infer_time = _timed(infer, args.iters, args.warmup, device)
+    return dict(
+        method=method,
+        trainable=trainable,
+        total=total,
+        train_s=train_time,
+        infer_s=infer_time,
+        peak_bytes=peak)
+
+
+def run_worker(method: str, args) -> dict:
+    cmd = [sys.executable, osp.abspath(__file__), '--worker', method]
+    for key in ('size', 'batch_size', 'iters', 'warmup', 'device', 'arch',
+                'threads'):
+        value = getattr(args, key)
+        if value is not None:
+            cmd += [f"--{key.replace('_', '-')}", str(value)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    if proc.returncode != 0:
+        raise RuntimeError(f'{method} failed:\n{proc.stderr[-3000:]}')
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def table(results, args) -> str:
+    full = results['full_ft']
+    frozen = results.get('decoder_ft')
+    lines = [
+        f'SAM {args.arch}, {args.size}x{args.size}, batch {args.batch_size}, '
+        f'{args.device}, mean of {args.iters} steps after {args.warmup} '
+        f'warm-up.', '',
+        '| method | trainable params | % of full | train step (s) | x full '
+        '| inference (s) | x full | x frozen SAM | peak train mem (GiB) '
+        '| x full | paper: params % / train % / infer % |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|'
+    ]
+    for name, r in results.items():
+        x_frozen = f"{r['infer_s'] / frozen['infer_s']:.2f}" if frozen else '-'
+        lines.append(
+            f"| {name} | {r['trainable']:,} | "
+            f"{100 * r['trainable'] / full['total']:.2f} | "
+            f"{r['train_s']:.3f} | {r['train_s'] / full['train_s']:.2f} | "
+            f"{r['infer_s']:.3f} | {r['infer_s'] / full['infer_s']:.2f} | "
+            f"{x_frozen} | {r['peak_bytes'] / 2**30:.2f} | "
+            f"{r['peak_bytes'] / full['peak_bytes']:.2f} | "
+            f"{' / '.join(PAPER.get(name, ('-', ) * 3))} |")
+    return '\n'.join(lines)
+
+
+def main():
+    args = parse_args()
+    if args.worker:
+        print(json.dumps(measure(args.worker, args)))
+        return
+    methods = list(dict.fromkeys(['full_ft', *args.methods]))
+    results = {}
+    for method in methods:
+        results[method] = run_worker(method, args)
+        print(f'{method}: done', file=sys.stderr)
+    print(table(results, args))
+
+
+if __name__ == '__main__':
+    main()
