@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-all demo clean
+.PHONY: install test test-slow demo clean
 
 install: $(STAMP)
 
@@ -22,8 +22,8 @@ $(STAMP): setup.py $(CONSTRAINTS) requirements/build_mmcv.sh
 test: $(STAMP)
 	$(PY) -m pytest tests
 
-test-all: $(STAMP)
-	$(PY) -m pytest tests -m "slow or not slow"
+test-slow: $(STAMP)
+	$(PY) -m pytest tests -m slow
 
 demo: $(STAMP)
 	$(PY) demo/train_demo.py

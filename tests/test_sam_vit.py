@@ -159,3 +159,30 @@ def test_hook_points_take_tuners_without_backbone_changes():
         assert torch.allclose(model(x)[0], plain, atol=1e-5)  # zero shift
         model.blocks[0].tuner.shift.fill_(1.0)
         assert not torch.allclose(model(x)[0], plain, atol=1e-3)
+
+
+@pytest.mark.parametrize('arch', ['vit-b', 'vit-l', 'vit-h'])
+def test_arch_presets_match_segment_anything_builds(arch):
+    """Same parameter names and shapes as build_sam_vit_{b,l,h}'s encoder
+    (built on the meta device: no memory, no time)."""
+    from segment_anything import sam_model_registry
+    with torch.device('meta'):
+        ref = sam_model_registry[arch.replace('-', '_')]().image_encoder
+        ours = SAMViT(arch=arch, img_size=1024)
+    assert {k: v.shape for k, v in ours.state_dict().items()} == \
+        {k: v.shape for k, v in ref.state_dict().items()}
+    globals_ = [i for i, b in enumerate(ours.blocks) if b.window_size == 0]
+    assert globals_ == [i for i, b in enumerate(ref.blocks)
+                        if b.window_size == 0]
+
+
+@pytest.mark.parametrize('name', ['vit-b', 'vit-l', 'vit-h'])
+def test_model_base_configs(name):
+    from mmengine.config import Config
+    from helpers import REPO
+    cfg = Config.fromfile(f'{REPO}/configs/_base_/models/sam_{name}.py')
+    backbone, head = cfg.model.backbone, cfg.model.decode_head
+    assert backbone.arch == name
+    file = backbone.init_cfg.checkpoint
+    assert file == head.init_cfg.checkpoint
+    assert file.startswith(f"checkpoints/sam_{name.replace('-', '_')}_")

@@ -136,7 +136,7 @@ def test_tools_train_then_test_with_show_dir(tmp_path, cryo_root,
     assert len(images) == 2  # one per val image
 
 
-def test_dist_train_two_cpu_processes(tmp_path, cryo_root, tiny_sam_ckpt):
+def test_dist_train_and_test_two_cpu_processes(tmp_path, cryo_root, tiny_sam_ckpt):
     cfg = tiny_config(CONFIG, cryo_root, str(tmp_path / 'work'),
                       tiny_sam_ckpt[0])
     cfg.env_cfg.dist_cfg = dict(backend='nccl')  # as in real configs
@@ -150,6 +150,16 @@ def test_dist_train_two_cpu_processes(tmp_path, cryo_root, tiny_sam_ckpt):
     assert 'Distributed training: True' in log
     assert 'GPU number: 2' in log  # mmengine's name for the world size
     assert "dist_cfg: {'backend': 'gloo'}" in log
+
+    proc = _run([
+        'bash', 'tools/dist_test.sh', cfg_file,
+        str(tmp_path / 'work' / 'iter_4.pth'), '2', '--work-dir',
+        str(tmp_path / 'test')
+    ],
+                timeout=600,
+                extra_env=dict(PYTHON=sys.executable, PORT='29518'))
+    assert 'Iter(test) [1/1]' in proc.stdout + proc.stderr  # 2 images / 2
+    assert 'mIoU' in proc.stdout + proc.stderr
 
 
 def test_mmseg_analysis_tools_run_on_our_configs(tmp_path, cryo_root):

@@ -36,10 +36,7 @@ class LoRA(PEFTMethod):
         self.dims = dims
         self.rank = rank
         self.scaling = (alpha if alpha is not None else rank) / rank
-        self.register_buffer(
-            'slots',
-            torch.tensor([_SLOTS.index(t) for t in targets]),
-            persistent=False)
+        self.slots = [_SLOTS.index(t) for t in targets]
         self.lora_A = nn.Parameter(torch.empty(len(targets) * rank, dims))
         self.lora_B = nn.Parameter(torch.zeros(len(targets), dims, rank))
         nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
@@ -47,9 +44,11 @@ class LoRA(PEFTMethod):
     def qkv(self, x: Tensor, qkv: Tensor, gate: Optional[Tensor]) -> Tensor:
         down = F.linear(x, self.lora_A).unflatten(-1, (-1, self.rank))
         delta = torch.einsum('...tr,tdr->...td', down, self.lora_B)
-        full = delta.new_zeros(*delta.shape[:-2], 3, self.dims)
-        full = full.index_copy(-2, self.slots, delta).flatten(-2)
         scale = self.scaling
         if gate is not None:
-            scale = scale * gate_scale(gate, full.dim())
-        return qkv + full * scale
+            scale = scale * gate_scale(gate, delta.dim())
+        delta = delta * scale
+        parts = list(qkv.chunk(3, dim=-1))
+        for i, slot in enumerate(self.slots):
+            parts[slot] = parts[slot] + delta[..., i, :]
+        return torch.cat(parts, dim=-1)
