@@ -3,7 +3,7 @@
 Importing the package registers its models, datasets and hooks in mmseg's
 registries (configs do it via ``custom_imports``).
 """
-from . import datasets, engine, models  # noqa: F401  (registration)
+from . import datasets, engine, evaluation, models  # noqa: F401 (registry)
 from .version import __version__
 
 __all__ = ['__version__']

@@ -16,6 +16,7 @@ import argparse
 import json
 import os.path as osp
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -51,17 +52,20 @@ def parse_args():
 
 
 def _timed(fn, iters, warmup, device):
+    """Median seconds per call (robust to the odd slow step)."""
     import torch
     for _ in range(warmup):
         fn()
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
-    start = time.perf_counter()
+    times = []
     for _ in range(iters):
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
         fn()
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
-    return (time.perf_counter() - start) / iters
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def measure(method: str, args) -> dict:
@@ -90,6 +94,7 @@ def measure(method: str, args) -> dict:
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).to(device)
     trainable, total = count_parameters(model)
+    encoder_trainable, _ = count_parameters(model.backbone)
 
     inputs = torch.randn(batch, 3, size, size, device=device)
     samples = []
@@ -136,6 +141,7 @@ def measure(method: str, args) -> dict:
     return dict(
         method=method,
         trainable=trainable,
+        encoder_trainable=encoder_trainable,
         total=total,
         train_s=train_time,
         infer_s=infer_time,
@@ -160,18 +166,22 @@ def table(results, args) -> str:
     frozen = results.get('decoder_ft')
     lines = [
         f'SAM {args.arch}, {args.size}x{args.size}, batch {args.batch_size}, '
-        f'{args.device}, mean of {args.iters} steps after {args.warmup} '
-        f'warm-up.', '',
-        '| method | trainable params | % of full | train step (s) | x full '
-        '| inference (s) | x full | x frozen SAM | peak train mem (GiB) '
-        '| x full | paper: params % / train % / infer % |',
-        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|'
+        f'{args.device}, median of {args.iters} steps after {args.warmup} '
+        f'warm-up. % of full: share of all parameters (full fine-tuning).',
+        '',
+        '| method | trainable params | % of full | of which encoder | % of '
+        'full | train step (s) | x full | inference (s) | x full | x frozen '
+        'SAM | peak train mem (GiB) | x full | paper: encoder params % / '
+        'train % / infer % |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|'
     ]
     for name, r in results.items():
         x_frozen = f"{r['infer_s'] / frozen['infer_s']:.2f}" if frozen else '-'
         lines.append(
             f"| {name} | {r['trainable']:,} | "
             f"{100 * r['trainable'] / full['total']:.2f} | "
+            f"{r['encoder_trainable']:,} | "
+            f"{100 * r['encoder_trainable'] / full['total']:.2f} | "
             f"{r['train_s']:.3f} | {r['train_s'] / full['train_s']:.2f} | "
             f"{r['infer_s']:.3f} | {r['infer_s'] / full['infer_s']:.2f} | "
             f"{x_frozen} | {r['peak_bytes'] / 2**30:.2f} | "
