@@ -1,6 +1,8 @@
-from .mess import CryoNuSegDataset, MESSDataset
+from .mess import *  # noqa: F401,F403  (the MESS dataset classes)
+from .mess import DATASET_CLASSES, MESS_DATASETS, MESSDataset
 from .shapes import ShapesDataset, generate_shapes
 
 __all__ = [
-    'MESSDataset', 'CryoNuSegDataset', 'ShapesDataset', 'generate_shapes'
+    'MESSDataset', 'MESS_DATASETS', 'DATASET_CLASSES', 'ShapesDataset',
+    'generate_shapes'
 ]

@@ -1,0 +1,4 @@
+_base_ = [
+    '../_base_/methods/frozen_vitb.py', '../_base_/datasets/mess/corrosion_cs.py'
+]
+model = dict(decode_head=dict(num_classes=4))

@@ -1,0 +1,4 @@
+_base_ = [
+    '../_base_/methods/full_ft_vitb.py', '../_base_/datasets/mess/isaid.py'
+]
+model = dict(decode_head=dict(num_classes=16))

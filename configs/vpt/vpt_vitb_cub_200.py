@@ -1,0 +1,4 @@
+_base_ = [
+    '../_base_/methods/vpt_vitb.py', '../_base_/datasets/mess/cub_200.py'
+]
+model = dict(decode_head=dict(num_classes=201))

@@ -1,0 +1,58 @@
+"""Prepare MESS datasets for training and testing with mmseg_mopeft.
+
+    python tools/dataset_converters/prepare_mess.py cryonuseg /path/to/CryoNuSeg
+    python tools/dataset_converters/prepare_mess.py all /path/to/raw_root
+
+DATASET is a MESS key (``paxray`` prepares its four binary tasks) or ``all``;
+for ``all``, RAW_DIR holds each dataset in the folder its archive unpacks to.
+Writes data/<key>/{img_dir,ann_dir}/{train,val,test} and data/<key>/meta.json.
+"""
+import argparse
+import os.path as osp
+import sys
+
+from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
+
+
+def expand(name: str):
+    keys = sorted(PREPARERS.module_dict)
+    if name == 'all':
+        return keys
+    group = [k for k in keys if k.startswith(name + '_')]
+    if name in keys:
+        return [name]
+    if group:
+        return group
+    raise SystemExit(f'Unknown dataset {name!r}; choose from {keys}, '
+                     f"'paxray' or 'all'")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('dataset', help="MESS key, 'paxray' or 'all'")
+    parser.add_argument('raw_dir', help='the dataset as its authors ship it')
+    parser.add_argument('--out', help='output folder (default data/<key>)')
+    args = parser.parse_args()
+    keys = expand(args.dataset)
+    if args.out and len(keys) > 1:
+        raise SystemExit('--out needs a single dataset')
+    failed = []
+    for key in keys:
+        preparer = PREPARERS.build(dict(type=key))
+        raw = args.raw_dir
+        if args.dataset == 'all':
+            raw = osp.join(raw, preparer.raw_name)
+        out = args.out or osp.join('data', key)
+        try:
+            meta = prepare(preparer, raw, out)
+        except RawDataError as err:
+            print(err, file=sys.stderr)
+            failed.append(key)
+            continue
+        print(f"{key}: {meta['counts']} -> {out}")
+    if failed:
+        raise SystemExit(f'not prepared (raw data missing): {failed}')
+
+
+if __name__ == '__main__':
+    main()
