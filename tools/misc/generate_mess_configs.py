@@ -23,7 +23,8 @@ METHODS = ('mopeft', 'lora', 'vpt', 'vpt_deep', 'adapter', 'decoder_ft',
 DATASET_BASE = """\
 # {name} ({domain}); data from prepare_mess.py
 _base_ = ['./mess_1024.py']
-dataset = dict(type='{cls}', data_root='data/{key}')
+dataset = dict(
+    type='{cls}', data_root='data/{key}')
 train_dataloader = dict(dataset=dataset)
 val_dataloader = dict(dataset=dataset)
 test_dataloader = dict(dataset=dataset)

@@ -1,6 +1,7 @@
 # DeepCrack (Engineering); data from prepare_mess.py
 _base_ = ['./mess_1024.py']
-dataset = dict(type='DeepCrackDataset', data_root='data/deepcrack')
+dataset = dict(
+    type='DeepCrackDataset', data_root='data/deepcrack')
 train_dataloader = dict(dataset=dataset)
 val_dataloader = dict(dataset=dataset)
 test_dataloader = dict(dataset=dataset)

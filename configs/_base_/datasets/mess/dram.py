@@ -1,6 +1,7 @@
 # DRAM (General); data from prepare_mess.py
 _base_ = ['./mess_1024.py']
-dataset = dict(type='DRAMDataset', data_root='data/dram')
+dataset = dict(
+    type='DRAMDataset', data_root='data/dram')
 train_dataloader = dict(dataset=dataset)
 val_dataloader = dict(dataset=dataset)
 test_dataloader = dict(dataset=dataset)

@@ -1,6 +1,7 @@
 # FloodNet (Earth Monitoring); data from prepare_mess.py
 _base_ = ['./mess_1024.py']
-dataset = dict(type='FloodNetDataset', data_root='data/floodnet')
+dataset = dict(
+    type='FloodNetDataset', data_root='data/floodnet')
 train_dataloader = dict(dataset=dataset)
 val_dataloader = dict(dataset=dataset)
 test_dataloader = dict(dataset=dataset)

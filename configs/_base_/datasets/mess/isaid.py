@@ -1,6 +1,7 @@
 # iSAID (Earth Monitoring); data from prepare_mess.py
 _base_ = ['./mess_1024.py']
-dataset = dict(type='ISAIDDataset', data_root='data/isaid')
+dataset = dict(
+    type='ISAIDDataset', data_root='data/isaid')
 train_dataloader = dict(dataset=dataset)
 val_dataloader = dict(dataset=dataset)
 test_dataloader = dict(dataset=dataset)

@@ -1,6 +1,7 @@
 # ISPRS Potsdam (Earth Monitoring); data from prepare_mess.py
 _base_ = ['./mess_1024.py']
-dataset = dict(type='ISPRSPotsdamDataset', data_root='data/isprs_potsdam')
+dataset = dict(
+    type='ISPRSPotsdamDataset', data_root='data/isprs_potsdam')
 train_dataloader = dict(dataset=dataset)
 val_dataloader = dict(dataset=dataset)
 test_dataloader = dict(dataset=dataset)

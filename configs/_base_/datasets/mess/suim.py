@@ -1,6 +1,7 @@
 # SUIM (Agriculture and Biology); data from prepare_mess.py
 _base_ = ['./mess_1024.py']
-dataset = dict(type='SUIMDataset', data_root='data/suim')
+dataset = dict(
+    type='SUIMDataset', data_root='data/suim')
 train_dataloader = dict(dataset=dataset)
 val_dataloader = dict(dataset=dataset)
 test_dataloader = dict(dataset=dataset)

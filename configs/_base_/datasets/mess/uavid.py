@@ -1,6 +1,7 @@
 # UAVid (Earth Monitoring); data from prepare_mess.py
 _base_ = ['./mess_1024.py']
-dataset = dict(type='UAVidDataset', data_root='data/uavid')
+dataset = dict(
+    type='UAVidDataset', data_root='data/uavid')
 train_dataloader = dict(dataset=dataset)
 val_dataloader = dict(dataset=dataset)
 test_dataloader = dict(dataset=dataset)

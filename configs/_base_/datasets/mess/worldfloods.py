@@ -1,6 +1,7 @@
 # WorldFloods (Earth Monitoring); data from prepare_mess.py
 _base_ = ['./mess_1024.py']
-dataset = dict(type='WorldFloodsDataset', data_root='data/worldfloods')
+dataset = dict(
+    type='WorldFloodsDataset', data_root='data/worldfloods')
 train_dataloader = dict(dataset=dataset)
 val_dataloader = dict(dataset=dataset)
 test_dataloader = dict(dataset=dataset)
