@@ -1,4 +1,5 @@
 _base_ = [
-    '../_base_/methods/decoder_ft_vitb.py', '../_base_/datasets/mess/corrosion_cs.py'
+    '../_base_/methods/decoder_ft_vitb.py',
+    '../_base_/datasets/mess/corrosion_cs.py',
 ]
 model = dict(decode_head=dict(num_classes=4))

@@ -1,4 +1,5 @@
 _base_ = [
-    '../_base_/methods/full_ft_vitb.py', '../_base_/datasets/mess/paxray_lungs.py'
+    '../_base_/methods/full_ft_vitb.py',
+    '../_base_/datasets/mess/paxray_lungs.py',
 ]
 model = dict(decode_head=dict(num_classes=2))

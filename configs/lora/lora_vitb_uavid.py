@@ -1,4 +1,5 @@
 _base_ = [
-    '../_base_/methods/lora_vitb.py', '../_base_/datasets/mess/uavid.py'
+    '../_base_/methods/lora_vitb.py',
+    '../_base_/datasets/mess/uavid.py',
 ]
 model = dict(decode_head=dict(num_classes=8))

@@ -1,4 +1,5 @@
 _base_ = [
-    '../_base_/methods/vpt_deep_vitb.py', '../_base_/datasets/mess/paxray_bones.py'
+    '../_base_/methods/vpt_deep_vitb.py',
+    '../_base_/datasets/mess/paxray_bones.py',
 ]
 model = dict(decode_head=dict(num_classes=2))

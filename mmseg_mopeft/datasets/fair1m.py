@@ -28,6 +28,13 @@ _CATEGORY_COLOURS = {
 }
 
 
+_SKIP_TEXT = dict(
+    xml_without_image='annotation files without an image',
+    image_without_xml='images without an annotation file',
+    object_outside_image='objects with no area inside their image',
+    object_of_other_class='objects of classes not in metainfo')
+
+
 def _examples(items: List[str], count: int = 3) -> str:
     more = f', ... ({len(items) - count} more)' if len(items) > count else ''
     return '; '.join(items[:count]) + more
@@ -100,7 +107,7 @@ class FAIR1MDataset(BaseDetDataset):
             if items:
                 print_log(
                     f'{type(self).__name__} ({self.data_root}): skipped '
-                    f'{len(items)} {kind.replace("_", " ")}: '
+                    f'{len(items)} {_SKIP_TEXT[kind]}: '
                     f'{_examples(items)}',
                     logger='current',
                     level=logging.INFO

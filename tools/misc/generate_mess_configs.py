@@ -32,7 +32,8 @@ test_dataloader = dict(dataset=dataset)
 
 METHOD_CONFIG = """\
 _base_ = [
-    '../_base_/methods/{method}_vitb.py', '../_base_/datasets/mess/{key}.py'
+    '../_base_/methods/{method}_vitb.py',
+    '../_base_/datasets/mess/{key}.py',
 ]
 model = dict(decode_head=dict(num_classes={num_classes}))
 """

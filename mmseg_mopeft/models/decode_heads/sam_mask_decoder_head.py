@@ -174,6 +174,15 @@ class SAMMaskDecoderHead(BaseDecodeHead):
         cls_scores, mask_preds = seg_logits
         gt_instances = seg_data_to_instance_data(self.ignore_index,
                                                  batch_data_samples)
+        return self.instance_losses(cls_scores, mask_preds, gt_instances)
+
+    def instance_losses(self, cls_scores: Tensor, mask_preds: Tensor,
+                        batch_gt_instances: List[InstanceData]
+                        ) -> Dict[str, Tensor]:
+        """Matching losses against per-image ground truth (``labels`` (G,),
+        ``masks`` (G, H, W) covering the padded input at any resolution);
+        shared with detection heads."""
+        gt_instances = batch_gt_instances
         labels = cls_scores.new_full(cls_scores.shape[:2], self.num_classes,
                                      dtype=torch.long)
         matched_preds, matched_targets = [], []
