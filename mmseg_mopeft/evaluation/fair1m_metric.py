@@ -1,0 +1,150 @@
+"""FAIR-1M box mAP: per-class AP at IoU 0.5, category means, overall mAP.
+
+mmdet's ``VOCMetric`` collects detections and ground truth and its
+``eval_map`` computes the APs; this metric only groups and reports them:
+a table in the layout of the thesis' Table A.1 (classes under their
+category, each category followed by its mean), logged and saved as
+``fair1m_ap.txt`` / ``fair1m_ap.json`` in the run's log folder
+(``work_dir/<timestamp>/``) or ``output_dir``.
+
+Means (overall and per category) are taken over the classes that have
+ground truth in the evaluated images, as ``eval_map`` does; classes without
+ground truth show as '-' and are left out of the returned metrics.
+"""
+import json
+import os
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from mmdet.evaluation import VOCMetric
+from mmdet.evaluation.functional import eval_map
+from mmdet.registry import METRICS
+from mmengine.logging import MMLogger, print_log
+from prettytable import PrettyTable
+
+
+@METRICS.register_module()
+class FAIR1MMetric(VOCMetric):
+    """Args:
+        iou_thr: IoU for a detection to match a ground-truth box.
+        eval_mode: 'area' (all-point interpolated AP, VOC 2010+) or
+            '11points' (VOC 2007, as in the DOTA devkit).
+        output_dir: Where to save the table; default: the run's log folder.
+        nproc: Processes ``eval_map`` uses.
+    """
+    default_prefix: Optional[str] = 'fair1m'
+
+    def __init__(self,
+                 iou_thr: float = 0.5,
+                 eval_mode: str = 'area',
+                 output_dir: Optional[str] = None,
+                 nproc: int = 4,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None):
+        super().__init__(
+            iou_thrs=iou_thr,
+            metric='mAP',
+            eval_mode=eval_mode,
+            collect_device=collect_device,
+            prefix=prefix)
+        self.iou_thr = iou_thr
+        self.output_dir = output_dir
+        self.nproc = nproc
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        gts, dets = zip(*results)
+        classes = tuple(self.dataset_meta['classes'])
+        _, per_class = eval_map(
+            list(dets),
+            list(gts),
+            iou_thr=self.iou_thr,
+            dataset=list(classes),
+            logger='silent',
+            nproc=self.nproc,
+            eval_mode=self.eval_mode)
+        ap = {
+            name: float(res['ap']) if res['num_gts'] > 0 else None
+            for name, res in zip(classes, per_class)
+        }
+        groups = self._groups(classes)
+        summary = OrderedDict(mAP=_mean(ap.values()))
+        for category, names in groups.items():
+            summary[f'mAP_{category}'] = _mean(ap[n] for n in names)
+        table = self._table(groups, ap, per_class, classes, summary)
+        print_log('\n' + table, logger='current')
+        self._save(table, ap, summary, per_class, classes)
+
+        metrics = OrderedDict(
+            (k, v) for k, v in summary.items() if v is not None)
+        metrics.update(
+            (f'AP50_{n}', v) for n, v in ap.items() if v is not None)
+        return metrics
+
+    def _groups(self, classes: Sequence[str]) -> Dict[str, List[str]]:
+        """Category -> its classes among ``classes`` (one group 'all' when
+        the dataset defines no categories)."""
+        categories = self.dataset_meta.get('categories') or {'all': classes}
+        groups = {
+            cat: [n for n in names if n in classes]
+            for cat, names in categories.items()
+        }
+        return {cat: names for cat, names in groups.items() if names}
+
+    def _table(self, groups, ap, per_class, classes, summary) -> str:
+        stats = dict(zip(classes, per_class))
+        table = PrettyTable(
+            ['Category', 'Class', 'GTs', 'Dets', f'AP{self._iou_tag}'])
+        for category, names in groups.items():
+            for name in names:
+                table.add_row([
+                    category, name, stats[name]['num_gts'],
+                    stats[name]['num_dets'],
+                    _fmt(ap[name])
+                ])
+            table.add_row(['', f'mean {category}', '', '',
+                           _fmt(summary[f'mAP_{category}'])],
+                          divider=True)
+        table.add_row(['', 'mAP (all classes)', '', '',
+                       _fmt(summary['mAP'])])
+        table.align['Class'] = 'l'
+        return table.get_string()
+
+    @property
+    def _iou_tag(self) -> str:
+        return f'{round(self.iou_thr * 100):d}'
+
+    def _save(self, table, ap, summary, per_class, classes):
+        out_dir = self.output_dir
+        if out_dir is None:
+            log_file = getattr(MMLogger.get_current_instance(), 'log_file',
+                               None)
+            if not log_file:
+                return
+            out_dir = osp.dirname(log_file)
+        os.makedirs(out_dir, exist_ok=True)
+        with open(osp.join(out_dir, 'fair1m_ap.txt'), 'w') as f:
+            f.write(table + '\n')
+        record = dict(
+            iou_thr=self.iou_thr,
+            eval_mode=self.eval_mode,
+            summary=summary,
+            per_class={
+                name: dict(
+                    ap=ap[name],
+                    num_gts=int(res['num_gts']),
+                    num_dets=int(res['num_dets']))
+                for name, res in zip(classes, per_class)
+            })
+        with open(osp.join(out_dir, 'fair1m_ap.json'), 'w') as f:
+            json.dump(record, f, indent=2)
+
+
+def _mean(values) -> Optional[float]:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _fmt(value: Optional[float]) -> str:
+    return '-' if value is None else f'{100 * value:.2f}'
