@@ -2,3 +2,7 @@ from .backbones import SAMViT
 from .decode_heads import SAMMaskDecoderHead
 
 __all__ = ['SAMViT', 'SAMMaskDecoderHead']
+from .detectors import SAMDetector  # noqa: E402  (FAIR-1M detection)
+from .heads import Masks2BoxesHead  # noqa: E402
+
+__all__ += ['SAMDetector', 'Masks2BoxesHead']

@@ -95,9 +95,9 @@ class Attention(nn.Module):
         length = keys.shape[1]
         keys = keys.reshape(b, length, heads, -1).transpose(1, 2)
         values = values.reshape(b, length, heads, -1).transpose(1, 2)
-        prefix_bias = bias.new_zeros(b, heads, n, length)
-        if logit_bias is not None:
-            prefix_bias = prefix_bias + logit_bias
+        if logit_bias is None:
+            logit_bias = bias.new_zeros(())
+        prefix_bias = logit_bias.expand(b, heads, n, length)  # a view
         return (torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2),
                 torch.cat([prefix_bias, bias], dim=3))
 

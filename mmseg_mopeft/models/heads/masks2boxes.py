@@ -24,14 +24,31 @@ from torch import Tensor
 def masks_to_boxes(masks: Tensor,
                    min_component_ratio: float = 0.1) -> Tuple[Tensor, Tensor]:
     """(N, H, W) binary masks -> boxes (N, 4) float x1, y1, x2, y2 in pixels
-    and ``valid`` (N,) bool; invalid rows (empty masks) are zeros."""
-    binary = masks.detach().to('cpu', torch.uint8).numpy()
-    boxes = np.zeros((len(binary), 4), np.float32)
-    valid = binary.reshape(len(binary), -1).any(axis=1)
-    for i in np.flatnonzero(valid):
-        boxes[i] = _enclosing_box(binary[i], min_component_ratio)
-    return (torch.from_numpy(boxes).to(masks.device),
-            torch.from_numpy(valid).to(masks.device))
+    and ``valid`` (N,) bool; invalid rows (empty masks) are zeros.
+
+    The tight box of all pixels is found on the masks' device; components are
+    then labelled on the CPU within that box only (small for most objects).
+    """
+    masks = masks.detach().bool()
+    rows, cols = masks.any(dim=2), masks.any(dim=1)
+    valid = rows.any(dim=1)
+    boxes = torch.stack([
+        _first(cols), _first(rows), cols.shape[1] - _first(cols.flip(1)),
+        rows.shape[1] - _first(rows.flip(1))
+    ], dim=1).float() * valid[:, None]
+    if min_component_ratio <= 0:
+        return boxes, valid
+    for i in torch.nonzero(valid).squeeze(1).tolist():
+        x1, y1, x2, y2 = boxes[i].long().tolist()
+        crop = masks[i, y1:y2, x1:x2].to('cpu', torch.uint8).numpy()
+        box = _enclosing_box(crop, min_component_ratio) + (x1, y1, x1, y1)
+        boxes[i] = boxes.new_tensor(box)
+    return boxes, valid
+
+
+def _first(flags: Tensor) -> Tensor:
+    """Index of the first True per row (0 for rows without any)."""
+    return flags.byte().argmax(dim=1)
 
 
 def _enclosing_box(mask: np.ndarray, min_ratio: float) -> np.ndarray:

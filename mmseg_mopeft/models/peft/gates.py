@@ -18,9 +18,9 @@ class Gate(nn.Module):
         nn.init.normal_(self.proj.weight, std=init_std)
         nn.init.zeros_(self.proj.bias)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(B, H, W, C) block input -> (B, ) gate logits."""
-        return self.proj(x.mean(dim=(1, 2))).squeeze(-1)
+    def forward(self, pooled: Tensor) -> Tensor:
+        """(B, C) block input averaged over tokens -> (B, ) gate logits."""
+        return self.proj(pooled).squeeze(-1)
 
 
 def gate_scale(logits: Tensor, ndim: int) -> Tensor:

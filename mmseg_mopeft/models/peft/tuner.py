@@ -31,7 +31,8 @@ class PEFTTuner(BlockTuner):
     def begin(self, x: Tensor) -> State:
         if self.gates is None:
             return {}
-        state = {name: gate(x) for name, gate in self.gates.items()}
+        pooled = x.mean(dim=(1, 2))
+        state = {name: gate(pooled) for name, gate in self.gates.items()}
         if self.record_gates:
             self.last_gates = {
                 k: v.detach().sigmoid()

@@ -1,0 +1,3 @@
+from .sam_detector import SAMDetector
+
+__all__ = ['SAMDetector']
