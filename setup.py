@@ -31,7 +31,13 @@ setup(
         'regex',
         'scipy',
         'numpy<2',
+        'Pillow',
+        'tifffile',  # multi-band GeoTIFFs (WorldFloods preparation)
     ],
-    extras_require=dict(tests=['pytest']),
+    extras_require=dict(
+        tests=['pytest'],
+        # LZW-compressed GeoTIFFs (cloud-optimised WorldFloods files)
+        geotiff=['imagecodecs'],
+    ),
     zip_safe=False,
 )

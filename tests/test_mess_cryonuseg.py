@@ -88,3 +88,33 @@ def test_interrupted_output_is_not_trusted(tmp_path):
     os.remove(osp.join(out, 'meta.json'))  # as if the run was cut short
     prepare(PREPARERS.build(dict(type='cryonuseg')), raw, out)
     assert not osp.exists(stale)
+
+
+def test_cli_prepares_into_data_key(tmp_path):
+    import subprocess
+    import sys
+    from helpers import REPO
+    raw = str(tmp_path / 'CryoNuSeg')
+    make_raw(raw, count=5)
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/dataset_converters/prepare_mess.py'),
+        'cryonuseg', raw
+    ],
+                          cwd=tmp_path,
+                          capture_output=True,
+                          text=True,
+                          env=dict(os.environ, PYTHONPATH=REPO))
+    assert proc.returncode == 0, proc.stderr
+    with open(tmp_path / 'data' / 'cryonuseg' / 'meta.json') as f:
+        assert sum(json.load(f)['counts'].values()) == 5
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/dataset_converters/prepare_mess.py'),
+        'cryonuseg', str(tmp_path / 'missing')
+    ],
+                          cwd=tmp_path,
+                          capture_output=True,
+                          text=True,
+                          env=dict(os.environ, PYTHONPATH=REPO))
+    assert proc.returncode != 0 and 'kaggle.com' in proc.stderr

@@ -2,6 +2,7 @@
 
     python tools/dataset_converters/prepare_mess.py cryonuseg /path/to/CryoNuSeg
     python tools/dataset_converters/prepare_mess.py all /path/to/raw_root
+    python tools/dataset_converters/prepare_mess.py isprs_potsdam RAW --options composite=rgb
 
 DATASET is a MESS key (``paxray`` prepares its four binary tasks) or ``all``;
 for ``all``, RAW_DIR holds each dataset in the folder its archive unpacks to.
@@ -10,6 +11,8 @@ Writes data/<key>/{img_dir,ann_dir}/{train,val,test} and data/<key>/meta.json.
 import argparse
 import os.path as osp
 import sys
+
+from mmengine.config import DictAction
 
 from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
@@ -32,13 +35,20 @@ def main():
     parser.add_argument('dataset', help="MESS key, 'paxray' or 'all'")
     parser.add_argument('raw_dir', help='the dataset as its authors ship it')
     parser.add_argument('--out', help='output folder (default data/<key>)')
+    parser.add_argument(
+        '--options',
+        nargs='+',
+        action=DictAction,
+        default={},
+        help="preparer settings, e.g. composite=rgb (ISPRS Potsdam, "
+        'WorldFloods: the RGB image instead of the irrg composite)')
     args = parser.parse_args()
     keys = expand(args.dataset)
     if args.out and len(keys) > 1:
         raise SystemExit('--out needs a single dataset')
     failed = []
     for key in keys:
-        preparer = PREPARERS.build(dict(type=key))
+        preparer = PREPARERS.build(dict(type=key, **args.options))
         raw = args.raw_dir
         if args.dataset == 'all':
             raw = osp.join(raw, preparer.raw_name)

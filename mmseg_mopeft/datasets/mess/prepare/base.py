@@ -10,8 +10,9 @@ converts to class ids. ``prepare`` then writes, for all datasets alike::
 
 Files are written to a temporary name and renamed, so no half-written file
 exists. ``meta.json`` is written last: a re-run finding it with the same
-converter version skips files already there; anything else (an interrupted
-run, another version) is removed and written again.
+converter version and preparer options skips files already there; anything
+else (an interrupted run, another version or option) is removed and written
+again.
 """
 import json
 import os
@@ -24,6 +25,7 @@ import mmcv
 import numpy as np
 from mmengine.logging import print_log
 from mmengine.registry import Registry
+from PIL import Image
 
 PREPARERS = Registry('mess preparer')
 SPLITS = ('train', 'val', 'test')
@@ -79,12 +81,54 @@ class MESSPreparer:
         raise NotImplementedError
 
     def read_image(self, path: str) -> np.ndarray:
-        """(H, W, 3) uint8 in BGR order (as mmcv writes it)."""
-        return mmcv.imread(path, flag='color')
+        """(H, W, 3) uint8 in BGR order (as mmcv writes it), the pixels as
+        stored: an EXIF orientation is not applied, as labels ignore it."""
+        image = mmcv.imread(path, flag='color_ignore_orientation')
+        if image is None:
+            raise ValueError(f'{self.key}: cannot read image {path}')
+        return image
 
     def read_label(self, label) -> np.ndarray:
         """(H, W) uint8 class ids with 255 = ignore."""
         raise NotImplementedError
+
+
+def read_ids(path: str) -> np.ndarray:
+    """A label image's values as stored: a palette PNG gives its indices, a
+    grey one its values, an RGB one with equal channels its grey value. A
+    colour image is an error naming the file."""
+    with Image.open(path) as mask:
+        ids = np.array(mask)
+    if ids.ndim == 3:
+        if (ids[..., :3] != ids[..., :1]).any():
+            raise ValueError(f'{path} is a colour image, expected class ids')
+        ids = ids[..., 0]
+    return ids
+
+
+def keep_ids(ids: np.ndarray, num_classes: int, first: int = 0) -> np.ndarray:
+    """Map stored values ``first .. first + num_classes - 1`` to class ids
+    ``0 .. num_classes - 1`` and everything else to 255 (ignore)."""
+    lut = np.full(256, 255, np.uint8)
+    lut[first:first + num_classes] = np.arange(num_classes)
+    return lut[np.minimum(ids, 255)]
+
+
+def colours_to_ids(bgr: np.ndarray, colours: dict, rows: int = 256):
+    """Class ids of an (H, W, 3) BGR colour label by a ``{(r, g, b): id}``
+    table; any other colour becomes 255. Processes ``rows`` rows at a time
+    so large masks need no full-size temporaries."""
+    codes = np.array([r << 16 | g << 8 | b for r, g, b in colours])
+    order = np.argsort(codes)
+    codes = codes[order]
+    ids = np.array(list(colours.values()), np.uint8)[order]
+    out = np.empty(bgr.shape[:2], np.uint8)
+    for y in range(0, bgr.shape[0], rows):
+        block = bgr[y:y + rows].astype(np.int64)
+        key = block[..., 2] << 16 | block[..., 1] << 8 | block[..., 0]
+        pos = np.minimum(np.searchsorted(codes, key), len(codes) - 1)
+        out[y:y + rows] = np.where(codes[pos] == key, ids[pos], 255)
+    return out
 
 
 def tile(array: np.ndarray, size: int, pad_value: int) -> List[np.ndarray]:
@@ -155,10 +199,14 @@ def prepare(preparer: MESSPreparer,
             seen[pair.stem] = split
 
     meta_path = osp.join(out, 'meta.json')
+    # instance settings (e.g. composite='rgb') change the output too
+    options = json.loads(json.dumps(vars(preparer), default=str))
     trusted = False
     if osp.isfile(meta_path):
         with open(meta_path) as f:
-            trusted = json.load(f).get('converter_version') == version
+            old = json.load(f)
+        trusted = old.get('converter_version') == version and old.get(
+            'options', {}) == options
     if not trusted:  # unknown or older output: start from scratch
         for sub in ('img_dir', 'ann_dir', 'meta.json'):
             path = osp.join(out, sub)
@@ -182,8 +230,9 @@ def prepare(preparer: MESSPreparer,
         counts=counts,
         tile_size=preparer.tile_size,
         img_suffix=preparer.img_suffix,
+        options=options,
         unpaired=unpaired)
-    _write_atomic(meta_path, lambda p: json.dump(meta, open(p, 'w'), indent=2))
+    _write_atomic(meta_path, lambda p: _dump_json(meta, p))
     return meta
 
 
@@ -216,6 +265,11 @@ def _write_pair(preparer, pair, split, out, trusted) -> int:
                 osp.join(out, 'ann_dir', split, stem + '.png'),
                 lambda p, lab=lab: mmcv.imwrite(lab.astype(np.uint8), p))
     return len(names)
+
+
+def _dump_json(obj, path) -> None:
+    with open(path, 'w') as f:
+        json.dump(obj, f, indent=2)
 
 
 def _exists(out, split, stem, img_suffix) -> bool:

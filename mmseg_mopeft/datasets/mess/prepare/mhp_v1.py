@@ -1,0 +1,97 @@
+"""LV-MHP v1 (multi-human parsing).
+
+Labels: one part mask per person, ``annotations/<id>_<NN>_<KK>.png`` (image
+id, number of persons, person index), each holding part ids 0..18 (0 =
+others). An image's masks are merged with a pixel-wise maximum, as MESS does:
+background never hides a part, and where two persons' parts overlap the
+larger part id wins. Masks are matched to their image by the exact id before
+the last two ``_`` fields (not by prefix). Values above 18 become 255.
+
+Splits: the paper's split, as MESS materialises it: test = test_list.txt
+(MESS's test set, 980), train = the first 3000 names of train_list.txt, val =
+the rest of train_list.txt (1000). Images in neither list are listed, not
+used. Images are read with PIL's truncated-image tolerance, as MESS reads
+them (cv2 rejects a truncated JPEG); PIL does not apply EXIF orientation.
+"""
+import glob
+import os.path as osp
+from collections import defaultdict
+
+import numpy as np
+from PIL import Image, ImageFile
+
+from .base import PREPARERS, MESSPreparer, pair_by_stem
+
+_NUM_CLASSES = 19
+
+
+def _names(path):
+    with open(path) as f:
+        return [osp.splitext(line.strip())[0] for line in f if line.strip()]
+
+
+@PREPARERS.register_module(name='mhp_v1')
+class MHPv1(MESSPreparer):
+    key = 'mhp_v1'
+    raw_name = 'LV-MHP-v1'
+    download = ('https://github.com/ZhaoJ9014/Multi-Human-Parsing '
+                '(LV-MHP-v1.zip, Google Drive id '
+                '1hTS8QJBuGdcppFAr_bvW2tsD9hW_ptr5)')
+    required = ('images', 'annotations', 'train_list.txt', 'test_list.txt')
+    img_suffix = '.jpg'
+    split_policy = (
+        'Official split: test = test_list.txt (MESS\'s test set); train = '
+        'the first 3000 names of train_list.txt, val = the remaining ones.')
+
+    def __init__(self, train_count=3000):
+        self.train_count = train_count
+
+    def collect(self, raw):
+        images = {
+            osp.splitext(osp.basename(p))[0]: p
+            for p in glob.glob(osp.join(raw, 'images', '*.jpg'))
+        }
+        masks = defaultdict(list)
+        for path in sorted(glob.glob(osp.join(raw, 'annotations', '*.png'))):
+            masks[osp.basename(path)[:-4].rsplit('_', 2)[0]].append(path)
+        pairs, unpaired = pair_by_stem(images, dict(masks), self.key)
+        by_stem = {p.stem: p for p in pairs}
+        trainval = _names(osp.join(raw, 'train_list.txt'))
+        names = dict(
+            test=_names(osp.join(raw, 'test_list.txt')),
+            train=trainval[:self.train_count],
+            val=trainval[self.train_count:])
+        splits = {
+            split: [by_stem.pop(s) for s in listed if s in by_stem]
+            for split, listed in names.items()
+        }
+        listed = set().union(*names.values())
+        unpaired['listed_without_image'] = sorted(listed - set(images))
+        unpaired['pairs_not_listed'] = sorted(by_stem)
+        return dict(splits, unpaired=unpaired)
+
+    def read_image(self, path):
+        # PIL decodes what a truncated JPEG holds when told to
+        tolerant = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = True
+        try:
+            with Image.open(path) as img:
+                rgb = np.array(img.convert('RGB'))
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = tolerant
+        return np.ascontiguousarray(rgb[..., ::-1])
+
+    def read_label(self, paths):
+        merged = None
+        for path in paths:
+            with Image.open(path) as img:
+                parts = np.array(img)
+            if parts.ndim != 2 or (merged is not None
+                                   and parts.shape != merged.shape):
+                raise ValueError(f'{self.key}: {path} has shape '
+                                 f'{parts.shape}; expected a single-channel '
+                                 'mask the size of the other persons\' masks')
+            merged = parts if merged is None else np.maximum(merged, parts)
+        lut = np.full(256, 255, np.uint8)
+        lut[:_NUM_CLASSES] = np.arange(_NUM_CLASSES)
+        return lut[np.minimum(merged, 255)]

@@ -1,0 +1,136 @@
+"""iSAID preparation on a fixture in the authors' layout: DOTA images and
+iSAID semantic colour masks, tiled (tile size shrunk to 32 px)."""
+import os
+import os.path as osp
+
+import mmcv
+import numpy as np
+import pytest
+from mmseg.registry import DATASETS
+
+from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
+                                                prepare)
+
+TILE = 32
+# iSAID's colour table (R, G, B) -> id, written out again for the test
+TABLE = {
+    (0, 0, 0): 0, (0, 0, 63): 1, (0, 63, 63): 2, (0, 63, 0): 3,
+    (0, 63, 127): 4, (0, 63, 191): 5, (0, 63, 255): 6, (0, 127, 63): 7,
+    (0, 127, 127): 8, (0, 0, 127): 9, (0, 0, 191): 10, (0, 0, 255): 11,
+    (0, 191, 127): 12, (0, 127, 191): 13, (0, 127, 255): 14,
+    (0, 100, 155): 15,
+}
+UNKNOWN = [(0, 1, 2), (200, 0, 0), (0, 100, 154)]  # -> 255 (ignore)
+SIZES = [(40, 70), (32, 33), (20, 100), (64, 64), (33, 32)]
+
+
+def pad_tiles(array, pad):
+    """Row-major TILE x TILE tiles, bottom/right padded with ``pad``."""
+    h, w = array.shape[:2]
+    rows, cols = -(-h // TILE), -(-w // TILE)
+    canvas = np.full((rows * TILE, cols * TILE) + array.shape[2:], pad,
+                     array.dtype)
+    canvas[:h, :w] = array
+    return [canvas[r * TILE:(r + 1) * TILE, c * TILE:(c + 1) * TILE]
+            for r in range(rows) for c in range(cols)]
+
+
+def make_raw(root):
+    """train: DOTA zips unpacked to train/images, iSAID masks to
+    train/Semantic_masks/images; val: MESS's layout (masks in raw_val)."""
+    rng = np.random.default_rng(0)
+    colours = np.array(list(TABLE) + UNKNOWN, np.uint8)
+    truth = {}
+    for split, count, mask_dir in (('train', 7, 'train/Semantic_masks'),
+                                   ('val', 3, 'raw_val')):
+        for i in range(count):
+            stem = f'P{i + (0 if split == "train" else 100):04d}'
+            h, w = SIZES[i % len(SIZES)]
+            img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+            rgb = colours[rng.integers(0, len(colours), (h, w))]
+            mmcv.imwrite(img, osp.join(root, split, 'images', stem + '.png'))
+            mmcv.imwrite(rgb[..., ::-1], osp.join(
+                root, mask_dir, 'images', f'{stem}_instance_color_RGB.png'))
+            mmcv.imwrite(np.zeros((h, w, 3), np.uint8), osp.join(
+                root, mask_dir, 'images', f'{stem}_instance_id_RGB.png'))
+            expected = np.full((h, w), 255, np.uint8)
+            for colour, idx in TABLE.items():
+                expected[(rgb == colour).all(-1)] = idx
+            truth[stem] = (img, expected)
+    # an image without mask (train) and a mask without image (val)
+    mmcv.imwrite(np.zeros((8, 8, 3), np.uint8),
+                 osp.join(root, 'train', 'images', 'P0900.png'))
+    mmcv.imwrite(np.zeros((8, 8, 3), np.uint8), osp.join(
+        root, 'raw_val', 'images', 'P0901_instance_color_RGB.png'))
+    return truth
+
+
+def build(**kwargs):
+    preparer = PREPARERS.build(dict(type='isaid', **kwargs))
+    preparer.tile_size = TILE
+    return preparer
+
+
+def test_prepare_isaid(tmp_path):
+    raw, out = str(tmp_path / 'isaid'), str(tmp_path / 'out')
+    truth = make_raw(raw)
+    meta = prepare(build(), raw, out)
+    assert meta['unpaired'] == dict(images_without_label=['train/P0900'],
+                                    labels_without_image=['val/P0901'])
+    assert meta['source_counts'] == dict(train=6, val=1, test=3)
+
+    sources = {}
+    for split in ('train', 'val', 'test'):
+        names = sorted(os.listdir(osp.join(out, 'ann_dir', split)))
+        stems = {n.rsplit('_', 1)[0] for n in names}
+        sources[split] = stems
+        expected_names = []
+        for stem in sorted(stems):
+            img, label = truth[stem]
+            for k, (img_t, lab_t) in enumerate(
+                    zip(pad_tiles(img, 0), pad_tiles(label, 255))):
+                expected_names.append(f'{stem}_{k}.png')
+                np.testing.assert_array_equal(
+                    mmcv.imread(osp.join(out, 'ann_dir', split,
+                                         f'{stem}_{k}.png'),
+                                flag='unchanged'), lab_t)
+                np.testing.assert_array_equal(
+                    mmcv.imread(osp.join(out, 'img_dir', split,
+                                         f'{stem}_{k}.png')), img_t)
+        assert names == sorted(expected_names)
+        assert meta['counts'][split] == len(names)
+    # official val is the test split; val is carved from official train
+    assert sources['test'] == {'P0100', 'P0101', 'P0102'}
+    assert not sources['train'] & sources['val']
+    assert sources['train'] | sources['val'] == {f'P{i:04d}' for i in range(7)}
+    # tiles per image follow the image size: 40x70 -> 2x3, 32x33 -> 1x2 ...
+    assert meta['counts']['test'] == 6 + 2 + 4
+
+    # a re-run is idempotent
+    assert prepare(build(), raw, out) == meta
+
+    dataset = DATASETS.build(dict(
+        type='ISAIDDataset', data_root=out,
+        data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
+        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                  dict(type='PackSegInputs')]))
+    assert len(dataset) == meta['counts']['test']
+    assert len(dataset.metainfo['classes']) == 16
+    sample = dataset[0]['data_samples']
+    stem, k = osp.basename(sample.seg_map_path)[:-4].rsplit('_', 1)
+    np.testing.assert_array_equal(sample.gt_sem_seg.data.numpy()[0],
+                                  pad_tiles(truth[stem][1], 255)[int(k)])
+
+
+def test_isaid_missing_raw_data(tmp_path):
+    out = str(tmp_path / 'out')
+    with pytest.raises(RawDataError, match='captain-whu') as err:
+        prepare(build(), str(tmp_path / 'nothing'), out)
+    assert 'train' in str(err.value)
+
+    raw = str(tmp_path / 'isaid')
+    for split in ('train', 'val'):
+        mmcv.imwrite(np.zeros((8, 8, 3), np.uint8),
+                     osp.join(raw, split, 'images', 'P0001.png'))
+    with pytest.raises(RawDataError, match='instance_color_RGB'):
+        prepare(build(), raw, out)
