@@ -50,3 +50,13 @@ def test_vit_b_build_matches_sam_parameter_count():
     reference = build_reference_sam('vit-b', img_size=1024, randomize=False)
     assert encoder == sum(
         p.numel() for p in reference.image_encoder.parameters())
+
+
+def test_generated_mess_configs_are_in_sync():
+    import subprocess
+    import sys
+    proc = subprocess.run(
+        [sys.executable, 'tools/misc/generate_mess_configs.py', '--check'],
+        cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ', 0 differ' in proc.stdout
