@@ -6,3 +6,6 @@ __all__ = [
     'MESSDataset', 'MESS_DATASETS', 'DATASET_CLASSES', 'ShapesDataset',
     'generate_shapes'
 ]
+from .fair1m import FAIR1MDataset  # noqa: E402  (mmdet's DATASETS)
+
+__all__ += ['FAIR1MDataset']

@@ -9,7 +9,7 @@ what happens to bad input.
 """
 import logging
 from collections import Counter
-from typing import List
+from typing import List, Optional
 
 from mmdet.datasets import BaseDetDataset
 from mmdet.registry import DATASETS
@@ -63,11 +63,11 @@ class FAIR1MDataset(BaseDetDataset):
             for _ in names
         ])
 
-    def __init__(self,
-                 data_prefix: dict = dict(img='images', ann='labelXml'),
-                 **kwargs):
+    def __init__(self, data_prefix: Optional[dict] = None, **kwargs):
         self.skip_counts = Counter()
-        super().__init__(data_prefix=data_prefix, **kwargs)
+        super().__init__(
+            data_prefix=data_prefix or dict(img='images', ann='labelXml'),
+            **kwargs)
 
     def load_data_list(self) -> List[dict]:
         classes = tuple(self.metainfo['classes'])

@@ -54,7 +54,7 @@ class FAIR1MAnnotationError(ValueError):
     """An annotation file we refuse to guess about."""
 
 
-@dataclass
+@dataclass(eq=False)  # arrays inside: compare by identity
 class FAIR1MObject:
     name: str
     quad: np.ndarray  # (4, 2) corners as written, image coordinates

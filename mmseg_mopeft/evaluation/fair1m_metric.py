@@ -27,11 +27,19 @@ from prettytable import PrettyTable
 
 @METRICS.register_module()
 class FAIR1MMetric(VOCMetric):
-    """Args:
+    """Per-class AP, category means and mAP, reported like Table A.1.
+
+    Returned values are fractions (mmdet's convention); the table shows
+    percentages.
+
+    Args:
         iou_thr: IoU for a detection to match a ground-truth box.
         eval_mode: 'area' (all-point interpolated AP, VOC 2010+) or
             '11points' (VOC 2007, as in the DOTA devkit).
         output_dir: Where to save the table; default: the run's log folder.
+        keep_results: Also save every detection (``tools/test.py --out``)
+            as ``fair1m_detections.json``: image id -> rows of x1, y1, x2,
+            y2, score, class name.
         nproc: Processes ``eval_map`` uses.
     """
     default_prefix: Optional[str] = 'fair1m'
@@ -40,6 +48,7 @@ class FAIR1MMetric(VOCMetric):
                  iou_thr: float = 0.5,
                  eval_mode: str = 'area',
                  output_dir: Optional[str] = None,
+                 keep_results: bool = False,
                  nproc: int = 4,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
@@ -51,10 +60,19 @@ class FAIR1MMetric(VOCMetric):
             prefix=prefix)
         self.iou_thr = iou_thr
         self.output_dir = output_dir
+        self.keep_results = keep_results
         self.nproc = nproc
 
+    def process(self, data_batch: dict, data_samples: Sequence[dict]):
+        super().process(data_batch, data_samples)
+        # VOCMetric keeps (ground truth, detections); add the image id.
+        start = len(self.results) - len(data_samples)
+        for i, sample in enumerate(data_samples):
+            img_id = sample.get('img_id', sample.get('img_path', start + i))
+            self.results[start + i] = (*self.results[start + i], img_id)
+
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        gts, dets = zip(*results)
+        gts, dets, img_ids = zip(*results)
         classes = tuple(self.dataset_meta['classes'])
         _, per_class = eval_map(
             list(dets),
@@ -75,11 +93,15 @@ class FAIR1MMetric(VOCMetric):
         table = self._table(groups, ap, per_class, classes, summary)
         print_log('\n' + table, logger='current')
         self._save(table, ap, summary, per_class, classes)
+        if self.keep_results:
+            self._save_detections(img_ids, dets, classes)
 
         metrics = OrderedDict(
             (k, v) for k, v in summary.items() if v is not None)
-        metrics.update(
-            (f'AP50_{n}', v) for n, v in ap.items() if v is not None)
+        metrics.setdefault('mAP', 0.0)  # no ground truth at all (eval_map)
+        metrics.move_to_end('mAP', last=False)
+        metrics.update((f'AP{self._iou_tag}_{n}', v) for n, v in ap.items()
+                       if v is not None)
         return metrics
 
     def _groups(self, classes: Sequence[str]) -> Dict[str, List[str]]:
@@ -95,15 +117,15 @@ class FAIR1MMetric(VOCMetric):
     def _table(self, groups, ap, per_class, classes, summary) -> str:
         stats = dict(zip(classes, per_class))
         table = PrettyTable(
-            ['Category', 'Class', 'GTs', 'Dets', f'AP{self._iou_tag}'])
+            ['Category', 'Class', 'GTs', 'Dets', f'AP{self._iou_tag} (%)'])
         for category, names in groups.items():
-            for name in names:
+            for i, name in enumerate(names):
                 table.add_row([
-                    category, name, stats[name]['num_gts'],
+                    category if i == 0 else '', name, stats[name]['num_gts'],
                     stats[name]['num_dets'],
                     _fmt(ap[name])
                 ])
-            table.add_row(['', f'mean {category}', '', '',
+            table.add_row(['', f'mean ({category})', '', '',
                            _fmt(summary[f'mAP_{category}'])],
                           divider=True)
         table.add_row(['', 'mAP (all classes)', '', '',
@@ -115,15 +137,33 @@ class FAIR1MMetric(VOCMetric):
     def _iou_tag(self) -> str:
         return f'{round(self.iou_thr * 100):d}'
 
-    def _save(self, table, ap, summary, per_class, classes):
+    def _out_dir(self) -> Optional[str]:
         out_dir = self.output_dir
         if out_dir is None:
             log_file = getattr(MMLogger.get_current_instance(), 'log_file',
                                None)
-            if not log_file:
-                return
-            out_dir = osp.dirname(log_file)
-        os.makedirs(out_dir, exist_ok=True)
+            out_dir = osp.dirname(log_file) if log_file else None
+        if out_dir:
+            os.makedirs(out_dir, exist_ok=True)
+        return out_dir
+
+    def _save_detections(self, img_ids, dets, classes):
+        out_dir = self._out_dir()
+        if out_dir is None:
+            return
+        record = {
+            str(img_id): [[*map(float, row), name]
+                          for name, rows in zip(classes, per_class)
+                          for row in rows]
+            for img_id, per_class in zip(img_ids, dets)
+        }
+        with open(osp.join(out_dir, 'fair1m_detections.json'), 'w') as f:
+            json.dump(record, f)
+
+    def _save(self, table, ap, summary, per_class, classes):
+        out_dir = self._out_dir()
+        if out_dir is None:
+            return
         with open(osp.join(out_dir, 'fair1m_ap.txt'), 'w') as f:
             f.write(table + '\n')
         record = dict(

@@ -54,7 +54,8 @@ def tile_origins(length: int, tile: int, overlap: int) -> List[int]:
     return starts + [length - tile]
 
 
-def visible_fraction(boxes: np.ndarray, tile_box: Sequence[float]) -> np.ndarray:
+def visible_fraction(boxes: np.ndarray,
+                     tile_box: Sequence[float]) -> np.ndarray:
     """Share of each (x1, y1, x2, y2) box's area inside ``tile_box``."""
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     x1 = np.maximum(boxes[:, 0], tile_box[0])
@@ -78,7 +79,8 @@ def objects_in_tile(objects: Sequence[FAIR1MObject], tile_box,
 
 
 def tile_xml(name: str, width: int, height: int, depth: int,
-             objects: Iterable[FAIR1MObject], offset, source: str) -> ET.ElementTree:
+             objects: Iterable[FAIR1MObject], offset,
+             source: str) -> ET.ElementTree:
     """An annotation file in the release's schema for one tile."""
     root = ET.Element('annotation')
     src = ET.SubElement(root, 'source')
@@ -86,8 +88,7 @@ def tile_xml(name: str, width: int, height: int, depth: int,
     ET.SubElement(src, 'origin').text = source
     ET.SubElement(src, 'tile_offset').text = f'{offset[0]},{offset[1]}'
     size = ET.SubElement(root, 'size')
-    for key, value in (('width', width), ('height', height), ('depth',
-                                                               depth)):
+    for key, value in dict(width=width, height=height, depth=depth).items():
         ET.SubElement(size, key).text = str(value)
     objs = ET.SubElement(root, 'objects')
     for obj in objects:

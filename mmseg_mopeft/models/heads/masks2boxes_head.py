@@ -5,10 +5,12 @@ head's decoder, ``SAMMaskDecoderHead``, reused as is); an MLP on each token
 predicts one of K classes or "no object". Training matches queries to the
 ground-truth objects (Hungarian: class + mask costs) and supervises masks
 with the rasterised object polygons; there is no box loss, because the boxes
-come from thresholded masks and carry no gradient. At inference, Masks2Boxes
-(``masks2boxes.py``) turns each selected query's mask into the box enclosing
-it; the score is the class probability, optionally times the mask quality
-(mean probability inside the binary mask, as in Mask2Former).
+come from thresholded masks and carry no gradient. At inference, the top
+(query, class) scores are selected and Masks2Boxes (``masks2boxes.py``)
+turns each selected query's mask, upsampled to the input resolution, into
+the box enclosing it (components grouped on the decoder's 4 px grid); the
+score is the class probability, optionally times the mask quality (mean
+probability inside the binary mask, as in Mask2Former).
 """
 import math
 from typing import Dict, List, Optional, Tuple
@@ -110,10 +112,10 @@ class Masks2BoxesHead(BaseModule):
         empty = torch.nonzero(masks.flatten(1).sum(1) == 0).squeeze(1)
         if len(empty):
             boxes = get_box_tensor(gt.bboxes)[empty]
-            cx = ((boxes[:, 0] + boxes[:, 2]) / 2 * grid[1] / input_w).long()
-            cy = ((boxes[:, 1] + boxes[:, 3]) / 2 * grid[0] / input_h).long()
-            masks[empty, cy.clamp(0, grid[0] - 1), cx.clamp(0, grid[1] - 1)] \
-                = 1
+            cols = (boxes[:, 0] + boxes[:, 2]) / 2 * grid[1] / input_w
+            rows = (boxes[:, 1] + boxes[:, 3]) / 2 * grid[0] / input_h
+            masks[empty, rows.long().clamp(0, grid[0] - 1),
+                  cols.long().clamp(0, grid[1] - 1)] = 1
         return InstanceData(labels=gt.labels, masks=masks)
 
     # ----------------------------------------------------------- inference
@@ -161,27 +163,29 @@ class Masks2BoxesHead(BaseModule):
     def _boxes_from_masks(self, mask_logits: Tensor, meta: dict,
                           chunk: int = 32) -> Tuple[Tensor, Tensor, Tensor]:
         """Masks2Boxes on (Q, H/4, W/4) mask logits upsampled to the input
-        resolution (image part, no padding): boxes in input pixels, valid
-        flags and mask quality, ``chunk`` masks at a time."""
+        resolution (image part, no padding), components grouped on the
+        decoder's 4 px grid: boxes in input pixels, valid flags and mask
+        quality, ``chunk`` masks at a time."""
+        if len(mask_logits) == 0:
+            empty = mask_logits.new_zeros(0)
+            return empty.reshape(0, 4), empty.bool(), empty
         input_h, input_w = meta['batch_input_shape']
         img_h, img_w = meta['img_shape'][:2]
         grid_h, grid_w = mask_logits.shape[-2:]
-        stride_h, stride_w = input_h / grid_h, input_w / grid_w
-        cells = (min(math.ceil(img_h / stride_h), grid_h),
-                 min(math.ceil(img_w / stride_w), grid_w))
+        stride_h, stride_w = input_h // grid_h, input_w // grid_w
+        logits = mask_logits[:, :math.ceil(img_h / stride_h),
+                             :math.ceil(img_w / stride_w)]
         outputs = []
-        for part in mask_logits[:, :cells[0], :cells[1]].split(chunk):
+        for part in logits.split(chunk):
             probs = F.interpolate(
                 part[None],
                 scale_factor=(stride_h, stride_w),
                 mode='bilinear',
                 align_corners=False)[0, :, :img_h, :img_w].sigmoid()
             binary = probs > self.mask_threshold
-            boxes, valid = masks_to_boxes(binary, self.min_component_ratio)
+            boxes, valid = masks_to_boxes(
+                binary, self.min_component_ratio, cell=stride_h)
             quality = (probs * binary).flatten(1).sum(1) / binary.flatten(
                 1).sum(1).clamp(min=1)
             outputs.append((boxes, valid, quality))
-        if not outputs:
-            empty = mask_logits.new_zeros(0)
-            return empty.reshape(0, 4), empty.bool(), empty
         return tuple(torch.cat(x) for x in zip(*outputs))

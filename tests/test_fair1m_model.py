@@ -1,0 +1,211 @@
+"""Masks2Boxes, the detection head and the SAM detector."""
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmdet.structures import DetDataSample
+from mmdet.structures.bbox import HorizontalBoxes
+from mmdet.structures.mask import PolygonMasks
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+from mmseg.registry import MODELS
+
+from mmseg_mopeft.models.heads import Masks2BoxesHead, masks_to_boxes
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def _masks(shape, *regions):
+    """One (H, W) mask per region list; a region is (y1, y2, x1, x2)."""
+    out = torch.zeros(len(regions), *shape, dtype=torch.bool)
+    for i, blobs in enumerate(regions):
+        for y1, y2, x1, x2 in blobs:
+            out[i, y1:y2, x1:x2] = True
+    return out
+
+
+def test_masks_to_boxes_on_hand_made_masks():
+    masks = _masks(
+        (20, 30),
+        [(2, 5, 3, 10)],  # one rectangle
+        [(2, 12, 3, 13), (18, 19, 28, 29)],  # 100 px + 1 px stray blob
+        [(0, 5, 0, 5), (10, 15, 20, 26)],  # two big blobs: box around both
+        [(0, 10, 0, 10), (15, 17, 20, 25)],  # 100 px + 10 px: 10% kept
+        [(0, 10, 0, 10), (15, 18, 20, 23)],  # 100 px + 9 px: dropped
+        [],  # empty
+    )
+    # a diagonal line is one 8-connected component, however thin
+    diagonal = torch.zeros(1, 20, 30, dtype=torch.bool)
+    diagonal[0, torch.arange(4, 14), torch.arange(6, 16)] = True
+    boxes, valid = masks_to_boxes(torch.cat([masks, diagonal]))
+    assert valid.tolist() == [True] * 5 + [False, True]
+    assert boxes.tolist() == [
+        [3, 2, 10, 5],
+        [3, 2, 13, 12],
+        [0, 0, 26, 15],
+        [0, 0, 25, 17],
+        [0, 0, 10, 10],
+        [0, 0, 0, 0],
+        [6, 4, 16, 14],
+    ]
+    # without the component rule: the tight box around every pixel
+    boxes, _ = masks_to_boxes(masks, min_component_ratio=0)
+    assert boxes[1].tolist() == [3, 2, 29, 19]
+
+
+def test_masks_to_boxes_with_components_on_a_coarser_grid():
+    """cell=4: components are grouped on 4x4 blocks, areas stay exact."""
+    masks = _masks(
+        (40, 40),
+        # 100 px object + 9 px blob far away (9 blocks vs up to 4 blocks,
+        # but 9% of the pixels): dropped
+        [(2, 12, 2, 12), (30, 33, 30, 33)],
+        # a 1 px blob in the block next to the object's blocks (0-2): one
+        # component, kept
+        [(2, 12, 2, 12), (14, 15, 14, 15)],
+        # the same blob with an empty block in between: dropped
+        [(2, 12, 2, 12), (17, 18, 17, 18)],
+    )
+    boxes, valid = masks_to_boxes(masks, cell=4)
+    assert valid.all()
+    assert boxes.tolist() == [[2, 2, 12, 12], [2, 2, 15, 15], [2, 2, 12, 12]]
+    # pixel-level components drop the 1 px blob in every case
+    assert masks_to_boxes(masks)[0].tolist() == [[2, 2, 12, 12]] * 3
+    # a block cut by the mask border counts its pixels only: 1 px of 17
+    edge = _masks((14, 14), [(0, 4, 0, 4), (13, 14, 13, 14)])
+    assert masks_to_boxes(edge, cell=4)[0].tolist() == [[0, 0, 4, 4]]
+
+
+def _head(**kwargs):
+    kwargs.setdefault('num_queries', 3)
+    return Masks2BoxesHead(num_classes=37, init_cfg=None, **kwargs).eval()
+
+
+def _meta(**kwargs):
+    meta = dict(
+        img_shape=(60, 64),
+        batch_input_shape=(64, 64),
+        scale_factor=(0.5, 0.5),
+        ori_shape=(120, 128))
+    meta.update(kwargs)
+    return meta
+
+
+def test_predictions_are_mask_boxes_in_original_image_coordinates():
+    """Hand-made logits on the 16x16 mask grid of a 64x64 input: query 0 is
+    class 5 with a mask on cells rows 2-3, cols 3-5; query 1 is class 20
+    with a mask only in the padding below the 60 px image; query 2 is "no
+    object"."""
+    cls = torch.full((1, 3, 38), -10.)
+    cls[0, 0, 5] = cls[0, 1, 20] = cls[0, 2, 37] = 10.
+    masks = torch.full((1, 3, 16, 16), -10.)
+    masks[0, 0, 2:4, 3:6] = 10.
+    masks[0, 1, 15, :] = 10.
+    sample = DetDataSample(metainfo=_meta())
+    head = _head(score_thr=0.5)
+    result, = head.predict_by_feat(cls, masks, [sample])
+    assert result.labels.tolist() == [5]
+    # cells (3..6) x (2..4) * stride 4 = input box (12, 8, 24, 16); the
+    # image was resized by 0.5, so the original box is twice that.
+    assert result.bboxes.tolist() == [[24., 16., 48., 32.]]
+    expected = torch.softmax(cls[0, 0], -1)[5]
+    assert result.scores.tolist() == pytest.approx([expected.item()])
+
+    result, = _head(score_thr=0.5).predict_by_feat(
+        cls, masks, [sample], rescale=False)
+    assert result.bboxes.tolist() == [[12., 8., 24., 16.]]
+
+    # with mask quality: the soft border of the upsampled mask lowers it
+    result, = _head(score_thr=0.5, score_with_mask_quality=True) \
+        .predict_by_feat(cls, masks, [sample])
+    assert 0.5 * expected < result.scores[0] < expected
+
+
+def test_mask_targets_on_the_mask_grid():
+    """Polygons (64x64 input) rasterised on the 16x16 grid; an object too
+    small for any cell centre gets the cell of its box centre."""
+    gt = InstanceData(
+        labels=torch.tensor([3, 7]),
+        bboxes=HorizontalBoxes(torch.tensor([[8., 8., 24., 24.],
+                                             [41., 41., 41.5, 41.5]])),
+        masks=PolygonMasks([[np.array([8., 8, 24, 8, 24, 24, 8, 24])],
+                            [np.array([41., 41, 41.5, 41, 41.5, 41.5,
+                                       41, 41.5])]], 60, 64))
+    sample = DetDataSample(metainfo=_meta(), gt_instances=gt)
+    targets = Masks2BoxesHead.mask_targets(sample, (16, 16))
+    assert targets.labels.tolist() == [3, 7]
+    expected = torch.zeros(2, 16, 16)
+    expected[0, 2:6, 2:6] = 1
+    expected[1, 10, 10] = 1
+    assert torch.equal(targets.masks, expected)
+
+
+def _tiny_detector(config, checkpoint=None):
+    cfg = Config.fromfile(osp.join(REPO, config))
+    init = dict(type='Pretrained', checkpoint=checkpoint) if checkpoint \
+        else None
+    cfg.model.backbone.update(
+        arch='tiny', img_size=64, window_size=4, init_cfg=init)
+    cfg.model.decode_head.update(num_queries=8, init_cfg=init)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def _train_sample():
+    gt = InstanceData(
+        labels=torch.tensor([3]),
+        bboxes=HorizontalBoxes(torch.tensor([[8., 8., 40., 24.]])),
+        masks=PolygonMasks([[np.array([8., 8, 40, 8, 40, 24, 8, 24])]], 64,
+                           64))
+    return DetDataSample(metainfo=_meta(), gt_instances=gt)
+
+
+def test_lora_detector_trains_only_lora_and_head(tiny_sam_ckpt):
+    """The LoRA config's PEFT settings work unchanged: gradients reach the
+    LoRA weights and the head, never the frozen encoder weights."""
+    model = _tiny_detector('configs/fair1m/lora_vitb_fair1m.py',
+                           tiny_sam_ckpt[0])
+    losses = model.loss(torch.randn(1, 3, 64, 64), [_train_sample()])
+    assert set(losses) == {'loss_cls', 'loss_mask', 'loss_dice'}
+    sum(losses.values()).backward()
+    grads = {n: p.grad for n, p in model.named_parameters()}
+    lora = [n for n in grads if '.tuner.' in n]
+    assert lora and all(grads[n] is not None for n in lora)
+    assert grads['backbone.patch_embed.proj.weight'] is None
+    assert not model.backbone.patch_embed.proj.weight.requires_grad
+    assert grads['decode_head.decoder.cls_embed.layers.0.weight'] is not None
+    assert grads['decode_head.decoder.transformer.layers.0.mlp.lin1.weight'] \
+        is not None
+
+
+def test_detector_loads_sam_weights_into_encoder_and_decoder(tiny_sam_ckpt):
+    path, sam = tiny_sam_ckpt
+    model = _tiny_detector('configs/fair1m/frozen_vitb_fair1m.py', path)
+    assert torch.equal(model.backbone.patch_embed.proj.weight,
+                       sam.image_encoder.patch_embed.proj.weight)
+    decoder = model.decode_head.decoder
+    first_token = sam.mask_decoder.mask_tokens.weight[0]
+    assert all(torch.equal(t, first_token) for t in decoder.mask_tokens.weight)
+    assert torch.equal(decoder.transformer.final_attn_token_to_image.
+                       q_proj.weight, sam.mask_decoder.transformer.
+                       final_attn_token_to_image.q_proj.weight)
+    # frozen baseline: only the queries and the class MLP train
+    trainable = {n.split('.')[2] for n, p in model.named_parameters()
+                 if p.requires_grad}
+    assert trainable == {'mask_tokens', 'cls_embed'}
+
+
+def test_detector_predicts_boxes_for_a_batch(tiny_sam_ckpt):
+    model = _tiny_detector('configs/fair1m/mopeft_vitb_fair1m.py',
+                           tiny_sam_ckpt[0]).eval()
+    samples = [DetDataSample(metainfo=_meta()) for _ in range(2)]
+    with torch.no_grad():
+        out = model.predict(torch.randn(2, 3, 64, 64), samples)
+    for sample in out:
+        pred = sample.pred_instances
+        assert len(pred.bboxes) == len(pred.scores) == len(pred.labels) <= 8
+        assert (pred.bboxes[:, 2:] > pred.bboxes[:, :2]).all()
+        assert (pred.bboxes[:, 2] <= 128).all()  # original width
+        assert (pred.bboxes[:, 3] <= 120).all()
