@@ -3,7 +3,6 @@ import copy
 
 import pytest
 import torch
-from torch import nn
 
 from mmseg_mopeft.models import SAMViT
 from mmseg_mopeft.models.peft import Gate, LoRA, Prefix, fold_prefixes
