@@ -4,16 +4,16 @@ For every method this builds SAM (ViT-B by default, random weights: timing
 does not depend on them) from its CryoNuSeg config and measures, on the same
 machine and input: trainable parameters, one training step (forward,
 backward, AdamW step), one inference forward (prefix reparameterisation
-folded) and peak memory while training. Each method runs in a fresh process,
-so peak memory is its own (CUDA: max allocated; CPU: peak resident set of the
-process). Prints a markdown table with ratios to full fine-tuning, and the
-paper's figures beside ours.
+folded) and peak memory while training. Times are medians over rounds in
+which the methods take turns in one process (so machine drift affects all
+alike); peak memory comes from one training step in a fresh process per
+method (CUDA: max allocated; CPU: peak resident set). Prints a markdown
+table with ratios to full fine-tuning, and the paper's figures beside ours.
 
     python tools/analysis_tools/benchmark_peft.py --size 512 --iters 3
-    python tools/analysis_tools/benchmark_peft.py --device cuda --size 1024 --batch-size 4
+    python tools/analysis_tools/benchmark_peft.py --device cuda --batch-size 4
 """
 import argparse
-import json
 import os.path as osp
 import resource
 import statistics
@@ -51,25 +51,8 @@ def parse_args():
     return parser.parse_args()
 
 
-def _timed(fn, iters, warmup, device):
-    """Median seconds per call (robust to the odd slow step)."""
-    import torch
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(iters):
-        if device.startswith('cuda'):
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.startswith('cuda'):
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def measure(method: str, args) -> dict:
-    """Runs in the worker process."""
+def build(method: str, args):
+    """Model, optimizer and a synthetic batch for ``method``'s config."""
     import torch
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -78,11 +61,6 @@ def measure(method: str, args) -> dict:
     from mmseg.structures import SegDataSample
 
     import mmseg_mopeft  # noqa: F401
-    from mmseg_mopeft.engine import count_parameters
-    from mmseg_mopeft.models.peft import fold_prefixes
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
     init_default_scope('mmseg')
     cfg = Config.fromfile(
         osp.join(REPO, f'configs/{method}/{method}_vitb_cryonuseg.py'))
@@ -93,9 +71,6 @@ def measure(method: str, args) -> dict:
         size=(size, size), test_cfg=dict(size=(size, size)))
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).to(device)
-    trainable, total = count_parameters(model)
-    encoder_trainable, _ = count_parameters(model.backbone)
-
     inputs = torch.randn(batch, 3, size, size, device=device)
     samples = []
     for _ in range(batch):
@@ -112,53 +87,90 @@ def measure(method: str, args) -> dict:
         [p for p in model.parameters() if p.requires_grad],
         lr=1e-4,
         weight_decay=1e-4)
+    return model, optimizer, inputs, samples
 
-    def train_step():
-        losses = model.loss(inputs, samples)
-        loss = sum(v for k, v in losses.items() if 'loss' in k)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
 
+def train_step(model, optimizer, inputs, samples):
     model.train()
-    if device.startswith('cuda'):
-        torch.cuda.reset_peak_memory_stats()
-    train_time = _timed(train_step, args.iters, args.warmup, device)
-    if device.startswith('cuda'):
-        peak = torch.cuda.max_memory_allocated()
-    else:  # ru_maxrss is in KiB on Linux
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-    model.eval()
-    fold_prefixes(model)
+    losses = model.loss(inputs, samples)
+    loss = sum(v for k, v in losses.items() if 'loss' in k)
     optimizer.zero_grad(set_to_none=True)
-
-    def infer():
-        with torch.no_grad():
-            model(inputs, samples, mode='predict')
-
-    infer_time = _timed(infer, args.iters, args.warmup, device)
-    return dict(
-        method=method,
-        trainable=trainable,
-        encoder_trainable=encoder_trainable,
-        total=total,
-        train_s=train_time,
-        infer_s=infer_time,
-        peak_bytes=peak)
+    loss.backward()
+    optimizer.step()
 
 
-def run_worker(method: str, args) -> dict:
+def infer(model, optimizer, inputs, samples):
+    import torch
+    model.eval()
+    with torch.no_grad():
+        model(inputs, samples, mode='predict')
+
+
+def _sync(device):
+    import torch
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def time_methods(methods, args) -> dict:
+    """Median seconds per training step and per inference, all methods in
+    this process, round-robin, so that machine drift hits all alike."""
+    import torch
+
+    from mmseg_mopeft.engine import count_parameters
+    from mmseg_mopeft.models.peft import fold_prefixes
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    built = {m: build(m, args) for m in methods}
+    results = {}
+    for method, (model, *_) in built.items():
+        trainable, total = count_parameters(model)
+        results[method] = dict(
+            trainable=trainable,
+            encoder_trainable=count_parameters(model.backbone)[0],
+            total=total)
+    for phase, step in (('train_s', train_step), ('infer_s', infer)):
+        if phase == 'infer_s':  # deploy form: prefix MLPs folded
+            for model, *_ in built.values():
+                fold_prefixes(model)
+        times = {m: [] for m in methods}
+        for round_ in range(args.warmup + args.iters):
+            for method, parts in built.items():
+                _sync(args.device)
+                start = time.perf_counter()
+                step(*parts)
+                _sync(args.device)
+                if round_ >= args.warmup:
+                    times[method].append(time.perf_counter() - start)
+        for method in methods:
+            results[method][phase] = statistics.median(times[method])
+        print(f'{phase}: done', file=sys.stderr)
+    return results
+
+
+def peak_memory(method: str, args) -> int:
+    """Peak bytes of one training step (runs in a fresh worker process)."""
+    import torch
+    parts = build(method, args)
+    if args.device.startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats()
+    train_step(*parts)
+    if args.device.startswith('cuda'):
+        return torch.cuda.max_memory_allocated()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def run_worker(method: str, args) -> int:
     cmd = [sys.executable, osp.abspath(__file__), '--worker', method]
-    for key in ('size', 'batch_size', 'iters', 'warmup', 'device', 'arch',
-                'threads'):
+    for key in ('size', 'batch_size', 'device', 'arch', 'threads'):
         value = getattr(args, key)
         if value is not None:
             cmd += [f"--{key.replace('_', '-')}", str(value)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if proc.returncode != 0:
         raise RuntimeError(f'{method} failed:\n{proc.stderr[-3000:]}')
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return int(proc.stdout.strip().splitlines()[-1])
 
 
 def table(results, args) -> str:
@@ -166,8 +178,9 @@ def table(results, args) -> str:
     frozen = results.get('decoder_ft')
     lines = [
         f'SAM {args.arch}, {args.size}x{args.size}, batch {args.batch_size}, '
-        f'{args.device}, median of {args.iters} steps after {args.warmup} '
-        f'warm-up. % of full: share of all parameters (full fine-tuning).',
+        f'{args.device}, median of {args.iters} rounds after {args.warmup} '
+        f'warm-up, methods timed round-robin in one process. % of full: '
+        f'share of all parameters (full fine-tuning).',
         '',
         '| method | trainable params | % of full | of which encoder | % of '
         'full | train step (s) | x full | inference (s) | x full | x frozen '
@@ -193,13 +206,12 @@ def table(results, args) -> str:
 def main():
     args = parse_args()
     if args.worker:
-        print(json.dumps(measure(args.worker, args)))
+        print(peak_memory(args.worker, args))
         return
     methods = list(dict.fromkeys(['full_ft', *args.methods]))
-    results = {}
+    results = time_methods(methods, args)
     for method in methods:
-        results[method] = run_worker(method, args)
-        print(f'{method}: done', file=sys.stderr)
+        results[method]['peak_bytes'] = run_worker(method, args)
     print(table(results, args))
 
 
