@@ -44,31 +44,50 @@ def _expand_state(state: State, repeats: int) -> State:
 
 
 class Attention(nn.Module):
-    """Multi-head attention with SAM's decomposed relative position bias."""
+    """Multi-head attention with SAM's decomposed relative position bias.
+
+    SAM adds ``rel_h[q, row(k)] + rel_w[q, col(k)]`` to the logits. We fold
+    that bias into the dot product instead of materialising an N x N mask:
+    queries gain the features ``rel_h[q, :]`` and ``rel_w[q, :]``, keys the
+    one-hot codes of their row and column. The logits are the same, and
+    ``scaled_dot_product_attention`` runs without a mask, so it can use its
+    fused kernels and never stores an N x N bias or its gradient.
+    """
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool,
                  input_size: Tuple[int, int]):
         super().__init__()
         self.num_heads = num_heads
-        head_dim = dim // num_heads
+        self.head_dim = dim // num_heads
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
-        self.rel_pos_h = nn.Parameter(torch.zeros(2 * input_size[0] - 1,
-                                                  head_dim))
-        self.rel_pos_w = nn.Parameter(torch.zeros(2 * input_size[1] - 1,
-                                                  head_dim))
+        self.rel_pos_h = nn.Parameter(
+            torch.zeros(2 * input_size[0] - 1, self.head_dim))
+        self.rel_pos_w = nn.Parameter(
+            torch.zeros(2 * input_size[1] - 1, self.head_dim))
 
-    def rel_pos_bias(self, q: Tensor, hw: Tuple[int, int]) -> Tensor:
-        """(B, heads, N, N) additive logits, from the unscaled queries."""
+    def with_rel_pos(self, q: Tensor, k: Tensor,
+                     hw: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+        """Queries and keys (B, heads, N, C) extended so that their dot
+        product is SAM's scaled logits plus its relative position bias."""
         h, w = hw
-        b, heads, _, dim = q.shape
-        rel_h = get_rel_pos(h, h, self.rel_pos_h)
-        rel_w = get_rel_pos(w, w, self.rel_pos_w)
-        r_q = q.reshape(b * heads, h, w, dim)
-        bias_h = torch.einsum('bhwc,hkc->bhwk', r_q, rel_h)
-        bias_w = torch.einsum('bhwc,wkc->bhwk', r_q, rel_w)
-        bias = bias_h[:, :, :, :, None] + bias_w[:, :, :, None, :]
-        return bias.reshape(b, heads, h * w, h * w)
+        b, heads, n, dim = q.shape
+        r_q = q.reshape(b, heads, h, w, dim)  # SAM uses unscaled queries
+        bias_h = torch.einsum('bnhwc,hkc->bnhwk', r_q,
+                              get_rel_pos(h, h, self.rel_pos_h))
+        bias_w = torch.einsum('bnhwc,wkc->bnhwk', r_q,
+                              get_rel_pos(w, w, self.rel_pos_w))
+        index = torch.arange(n, device=k.device)
+        codes = torch.cat([
+            F.one_hot(index // w, h), F.one_hot(index % w, w)
+        ], dim=1).to(k.dtype)
+        q = torch.cat([
+            q * dim**-0.5,
+            bias_h.reshape(b, heads, n, h),
+            bias_w.reshape(b, heads, n, w)
+        ], dim=-1)
+        k = torch.cat([k, codes.expand(b, heads, n, h + w)], dim=-1)
+        return q, k
 
     def forward(self,
                 x: Tensor,
@@ -80,26 +99,32 @@ class Attention(nn.Module):
             qkv = tuner.qkv(x, qkv, state)
         q, k, v = qkv.reshape(b, h * w, 3, self.num_heads,
                               -1).permute(2, 0, 3, 1, 4).unbind(0)
-        bias = self.rel_pos_bias(q, (h, w))
+        q, k = self.with_rel_pos(q, k, (h, w))
         prefix = tuner.prefix(state, b) if tuner is not None else None
         if prefix is not None:
-            k, v, bias = self._prepend(prefix, k, v, bias)
-        x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
-        x = x.transpose(1, 2).reshape(b, h, w, c)
+            q, k, v = self._prepend(prefix, q, k, v)
+        # values padded to the query width: equal widths allow fused kernels
+        v = F.pad(v, (0, q.shape[-1] - v.shape[-1]))
+        x = F.scaled_dot_product_attention(q, k, v, scale=1.0)
+        x = x[..., :self.head_dim].transpose(1, 2).reshape(b, h, w, c)
         return self.proj(x)
 
-    def _prepend(self, prefix, k: Tensor, v: Tensor, bias: Tensor):
-        """Prepend prefix keys/values; they get no relative position bias."""
+    def _prepend(self, prefix, q: Tensor, k: Tensor, v: Tensor):
+        """Prepend prefix keys/values. They get no relative position bias
+        (zero position codes); a logit bias enters as one more feature, 1 in
+        the queries and the bias in the prefix keys (0 in image keys)."""
         keys, values, logit_bias = prefix
-        b, heads, n, _ = bias.shape
+        b, heads = q.shape[:2]
         length = keys.shape[1]
         keys = keys.reshape(b, length, heads, -1).transpose(1, 2)
         values = values.reshape(b, length, heads, -1).transpose(1, 2)
-        if logit_bias is None:
-            logit_bias = bias.new_zeros(())
-        prefix_bias = logit_bias.expand(b, heads, n, length)  # a view
-        return (torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2),
-                torch.cat([prefix_bias, bias], dim=3))
+        keys = F.pad(keys, (0, k.shape[-1] - keys.shape[-1]))
+        if logit_bias is not None:
+            q = F.pad(q, (0, 1), value=1.0)
+            k = F.pad(k, (0, 1))
+            keys = torch.cat(
+                [keys, logit_bias.expand(b, heads, length, 1)], dim=-1)
+        return q, torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
 
 
 class Block(nn.Module):
