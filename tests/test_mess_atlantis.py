@@ -6,9 +6,9 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
+from mess_helpers import load_split
 from PIL import Image
 
-from mmseg.registry import DATASETS
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
                                                 prepare)
 
@@ -80,13 +80,7 @@ def test_prepare_atlantis(tmp_path):
             img = mmcv.imread(osp.join(out, 'img_dir', split, stem + '.jpg'))
             assert img.shape == (H, W, 3)  # stored grid, not EXIF-rotated
 
-    ds = DATASETS.build(dict(
-        type='ATLANTISDataset', data_root=out,
-        data_prefix=dict(img_path='img_dir/test',
-                         seg_map_path='ann_dir/test'),
-        pipeline=[dict(type='LoadImageFromFile'),
-                  dict(type='LoadAnnotations'),
-                  dict(type='PackSegInputs')]))
+    ds = load_split('ATLANTISDataset', out)
     assert len(ds) == 3
     np.testing.assert_array_equal(
         ds[0]['data_samples'].gt_sem_seg.data[0].numpy(),

@@ -6,9 +6,9 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
+from mess_helpers import load_split
 from PIL import Image
 
-from mmseg.registry import DATASETS
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
                                                 prepare)
 
@@ -95,13 +95,7 @@ def test_prepare_bdd100k(tmp_path):
     # a re-run is idempotent
     assert prepare(PREPARERS.build(dict(type='bdd100k')), raw, out) == meta
 
-    ds = DATASETS.build(dict(
-        type='MESSBDD100KDataset', data_root=out,
-        data_prefix=dict(img_path='img_dir/test',
-                         seg_map_path='ann_dir/test'),
-        pipeline=[dict(type='LoadImageFromFile'),
-                  dict(type='LoadAnnotations'),
-                  dict(type='PackSegInputs')]))
+    ds = load_split('MESSBDD100KDataset', out)
     assert len(ds) == 3
     sample = ds[0]
     stem = osp.basename(sample['data_samples'].img_path)[:-4]

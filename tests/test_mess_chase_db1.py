@@ -6,7 +6,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mmseg.registry import DATASETS
+from mess_helpers import load_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
@@ -83,17 +83,7 @@ def test_prepare_chase_db1(tmp_path):
     with open(osp.join(out, 'meta.json')) as f:
         assert json.load(f)['counts']['test'] == 20
 
-    dataset = DATASETS.build(
-        dict(
-            type='MESSChaseDB1Dataset',
-            data_root=out,
-            data_prefix=dict(
-                img_path='img_dir/test', seg_map_path='ann_dir/test'),
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations'),
-                dict(type='PackSegInputs')
-            ]))
+    dataset = load_split('MESSChaseDB1Dataset', out)
     assert len(dataset) == 20
     sample = dataset[0]
     assert osp.basename(sample['data_samples'].img_path) == 'Image_05L.png'

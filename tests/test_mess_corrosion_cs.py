@@ -5,7 +5,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mmseg.registry import DATASETS
+from mess_helpers import load_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
@@ -82,17 +82,7 @@ def test_prepare_corrosion_cs(tmp_path):
     assert stems['train'] | stems['val'] == {f'Tr{i}' for i in range(10)}
     assert not stems['train'] & stems['val']
 
-    dataset = DATASETS.build(
-        dict(
-            type='CorrosionCSDataset',
-            data_root=out,
-            data_prefix=dict(
-                img_path='img_dir/test', seg_map_path='ann_dir/test'),
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations'),
-                dict(type='PackSegInputs')
-            ]))
+    dataset = load_split('CorrosionCSDataset', out)
     assert len(dataset) == 3
     sample = dataset[0]  # Te0, a palette mask
     assert osp.basename(sample['data_samples'].img_path) == 'Te0.png'

@@ -6,17 +6,12 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mmseg.registry import DATASETS
+from mess_helpers import load_split, read_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
                                                 prepare)
 
-PIPELINE = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
 FOLDERS = ('001.Black_footed_Albatross', '017.Cardinal',
            '200.Common_Yellowthroat')
 # averages of five annotators, plus the values around the threshold
@@ -83,18 +78,6 @@ def make_raw(root, count=12, h=18, w=22):
     return expected
 
 
-def read_png(path):
-    with Image.open(path) as img:
-        return np.asarray(img)
-
-
-def read_out(out, split):
-    return {
-        n[:-4]: read_png(osp.join(out, 'ann_dir', split, n))
-        for n in sorted(os.listdir(osp.join(out, 'ann_dir', split)))
-    }
-
-
 def test_storage_forms(tmp_path):
     preparer = PREPARERS.build(dict(type='cub_200'))
     soft = np.tile(SOFT, (4, 1))
@@ -128,7 +111,7 @@ def test_prepare_cub_200(tmp_path):
         images_without_label=[lonely], labels_without_image=['Cardinal_x'])
     stems = {}
     for split in ('train', 'val', 'test'):
-        labels = read_out(out, split)
+        labels = read_split(out, split)
         stems[split] = set(labels)
         for stem, label in labels.items():
             np.testing.assert_array_equal(label, expected[stem], err_msg=stem)
@@ -139,16 +122,10 @@ def test_prepare_cub_200(tmp_path):
     assert stems['test'] == set(expected) - train_stems - {lonely}
     assert not stems['train'] & stems['val']
     classes = set(np.unique(np.concatenate(
-        [v.ravel() for v in read_out(out, 'test').values()])))
+        [v.ravel() for v in read_split(out, 'test').values()])))
     assert classes == {0, 1, 17, 200}
 
-    dataset = DATASETS.build(
-        dict(
-            type='CUB200Dataset',
-            data_root=out,
-            data_prefix=dict(
-                img_path='img_dir/test', seg_map_path='ann_dir/test'),
-            pipeline=PIPELINE))
+    dataset = load_split('CUB200Dataset', out)
     assert len(dataset) == 4 and len(dataset.metainfo['classes']) == 201
     sample = dataset[0]
     stem = osp.basename(sample['data_samples'].img_path)[:-4]

@@ -9,7 +9,7 @@ import mmcv
 import numpy as np
 import pytest
 import yaml
-from mmseg.registry import DATASETS
+from mess_helpers import load_split, read_png, read_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
@@ -17,11 +17,6 @@ from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REAL = osp.join(REPO, '..', 'shared', 'data', 'cwfid')
-PIPELINE = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
 CROP, WEED = 1, 2  # MESS's names: 1 'crop seedling', 2 'weed'
 GREEN, RED = (0, 255, 0), (255, 0, 0)
 FORMS = ('rgb', 'palette', 'rgba')
@@ -67,18 +62,6 @@ def make_raw(root, ids=range(1, 13), h=16, w=20):
     return classes
 
 
-def read_png(path):
-    with Image.open(path) as img:
-        return np.asarray(img)
-
-
-def read_out(out, split):
-    return {
-        n[:-4]: read_png(osp.join(out, 'ann_dir', split, n))
-        for n in sorted(os.listdir(osp.join(out, 'ann_dir', split)))
-    }
-
-
 def test_colours_and_storage_forms(tmp_path):
     preparer = PREPARERS.build(dict(type='cwfid'))
     cls = np.arange(12).reshape(3, 4) % 3
@@ -113,7 +96,7 @@ def test_prepare_cwfid(tmp_path):
         listed_without_pair=['006', '013'])
     stems = {}
     for split in ('train', 'val', 'test'):
-        labels = read_out(out, split)
+        labels = read_split(out, split)
         stems[split] = set(labels)
         for stem, label in labels.items():
             np.testing.assert_array_equal(label, classes[stem], err_msg=stem)
@@ -125,13 +108,7 @@ def test_prepare_cwfid(tmp_path):
     assert not stems['train'] & stems['val']
     assert prepare(PREPARERS.build(dict(type='cwfid')), raw, out) == meta
 
-    dataset = DATASETS.build(
-        dict(
-            type='CWFIDDataset',
-            data_root=out,
-            data_prefix=dict(
-                img_path='img_dir/test', seg_map_path='ann_dir/test'),
-            pipeline=PIPELINE))
+    dataset = load_split('CWFIDDataset', out)
     assert len(dataset) == 4
     assert dataset.metainfo['classes'] == ('ground', 'crop seedling', 'weed')
     sample = dataset[0]
@@ -228,7 +205,7 @@ def test_real_cwfid_prepare(tmp_path):
     stems = {}
     counts = dict(crop=np.zeros(3, int), weed=np.zeros(3, int))
     for split in ('train', 'val', 'test'):
-        labels = read_out(out, split)
+        labels = read_split(out, split)
         stems[split] = set(labels)
         for stem, label in labels.items():
             check_real_label(label, stem, counts)

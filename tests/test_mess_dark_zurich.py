@@ -6,9 +6,9 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
+from mess_helpers import load_split
 from PIL import Image
 
-from mmseg.registry import DATASETS
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
                                                 prepare)
 
@@ -87,13 +87,7 @@ def test_prepare_dark_zurich(tmp_path):
     # contiguous blocks in frame order
     assert stems == dict(train=order[:6], val=order[6:8], test=order[8:])
 
-    ds = DATASETS.build(dict(
-        type='MESSDarkZurichDataset', data_root=out,
-        data_prefix=dict(img_path='img_dir/test',
-                         seg_map_path='ann_dir/test'),
-        pipeline=[dict(type='LoadImageFromFile'),
-                  dict(type='LoadAnnotations'),
-                  dict(type='PackSegInputs')]))
+    ds = load_split('MESSDarkZurichDataset', out)
     assert len(ds) == 2
     sample = ds[0]['data_samples']
     np.testing.assert_array_equal(sample.gt_sem_seg.data[0].numpy(),

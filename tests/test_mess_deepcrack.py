@@ -7,7 +7,7 @@ import cv2
 import mmcv
 import numpy as np
 import pytest
-from mmseg.registry import DATASETS
+from mess_helpers import load_split, read_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
@@ -15,11 +15,6 @@ from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REAL = osp.join(REPO, '..', 'shared', 'data', 'deepcrack')
-PIPELINE = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
 
 
 def save_mask(crack, path, form):
@@ -68,15 +63,6 @@ def make_raw(root, counts=dict(train=10, test=5), h=24, w=32):
     return cracks
 
 
-def read_out(out, split):
-    names = sorted(os.listdir(osp.join(out, 'ann_dir', split)))
-    return {
-        n[:-4]: cv2.imread(osp.join(out, 'ann_dir', split, n),
-                           cv2.IMREAD_UNCHANGED)
-        for n in names
-    }
-
-
 def test_storage_forms_are_read_as_written(tmp_path):
     preparer = PREPARERS.build(dict(type='deepcrack'))
     for form in FORMS:
@@ -103,7 +89,7 @@ def test_prepare_deepcrack(tmp_path):
                                     labels_without_image=['train/tr003-0'])
     stems = {}
     for split in ('train', 'val', 'test'):
-        labels = read_out(out, split)
+        labels = read_split(out, split)
         stems[split] = set(labels)
         for stem, label in labels.items():
             assert label.dtype == np.uint8 and label.ndim == 2
@@ -122,13 +108,7 @@ def test_prepare_deepcrack(tmp_path):
     assert os.stat(osp.join(out, 'ann_dir', 'test',
                             name)).st_mtime_ns == before
 
-    dataset = DATASETS.build(
-        dict(
-            type='DeepCrackDataset',
-            data_root=out,
-            data_prefix=dict(
-                img_path='img_dir/test', seg_map_path='ann_dir/test'),
-            pipeline=PIPELINE))
+    dataset = load_split('DeepCrackDataset', out)
     assert len(dataset) == 4
     assert dataset.metainfo['classes'] == ('concrete or asphalt', 'crack')
     sample = dataset[0]
@@ -171,7 +151,7 @@ def test_real_deepcrack_samples(tmp_path):
     one_bit = 0
     for split, folder in (('train', 'train_lab'), ('val', 'train_lab'),
                           ('test', 'test_lab')):
-        for stem, label in read_out(out, split).items():
+        for stem, label in read_split(out, split).items():
             path = osp.join(REAL, folder, stem + '.png')
             raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)  # 1-bit -> 0/255
             np.testing.assert_array_equal(label, (raw != 0).astype(np.uint8))

@@ -6,9 +6,9 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
+from mess_helpers import load_split
 from PIL import Image
 
-from mmseg.registry import DATASETS
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
                                                 prepare)
 
@@ -109,13 +109,7 @@ def test_prepare_dram(tmp_path):
         assert sorted(os.listdir(osp.join(tmp_path, 'o2', 'ann_dir', split))
                       ) == sorted(s + '.png' for s in stems[split])
 
-    ds = DATASETS.build(dict(
-        type='DRAMDataset', data_root=out,
-        data_prefix=dict(img_path='img_dir/test',
-                         seg_map_path='ann_dir/test'),
-        pipeline=[dict(type='LoadImageFromFile'),
-                  dict(type='LoadAnnotations'),
-                  dict(type='PackSegInputs')]))
+    ds = load_split('DRAMDataset', out)
     assert len(ds) == 2
     first = sorted(stems['test'])[0]
     np.testing.assert_array_equal(

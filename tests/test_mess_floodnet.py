@@ -7,7 +7,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mmseg.registry import DATASETS
+from mess_helpers import load_split, reference_tiles
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
@@ -15,16 +15,6 @@ from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
 
 TILE = 32
 SIZES = [(40, 70), (32, 33), (20, 100)]
-
-
-def pad_tiles(array, pad):
-    h, w = array.shape[:2]
-    rows, cols = -(-h // TILE), -(-w // TILE)
-    canvas = np.full((rows * TILE, cols * TILE) + array.shape[2:], pad,
-                     array.dtype)
-    canvas[:h, :w] = array
-    return [canvas[r * TILE:(r + 1) * TILE, c * TILE:(c + 1) * TILE]
-            for r in range(rows) for c in range(cols)]
 
 
 def make_raw(root):
@@ -80,7 +70,8 @@ def test_prepare_floodnet(tmp_path):
         for stem in stems[split]:
             img, label = truth[stem]
             for k, (img_t, lab_t) in enumerate(
-                    zip(pad_tiles(img, 0), pad_tiles(label, 255))):
+                    zip(reference_tiles(img, TILE, 0),
+                        reference_tiles(label, TILE, 255))):
                 expected.append(f'{stem}_{k}.png')
                 np.testing.assert_array_equal(
                     mmcv.imread(osp.join(out, 'ann_dir', split,
@@ -98,17 +89,14 @@ def test_prepare_floodnet(tmp_path):
     pad = mmcv.imread(osp.join(out, 'img_dir', 'train', '6000_2.jpg'))
     assert pad[:, 12:].mean() < 2
 
-    dataset = DATASETS.build(dict(
-        type='FloodNetDataset', data_root=out,
-        data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-                  dict(type='PackSegInputs')]))
+    dataset = load_split('FloodNetDataset', out)
     assert len(dataset) == 10
     sample = dataset[0]['data_samples']
     assert sample.img_path.endswith('.jpg')
     stem, k = osp.basename(sample.seg_map_path)[:-4].rsplit('_', 1)
-    np.testing.assert_array_equal(sample.gt_sem_seg.data.numpy()[0],
-                                  pad_tiles(truth[stem][1], 255)[int(k)])
+    np.testing.assert_array_equal(
+        sample.gt_sem_seg.data.numpy()[0],
+        reference_tiles(truth[stem][1], TILE, 255)[int(k)])
 
 
 def test_floodnet_missing_raw_data(tmp_path):

@@ -5,9 +5,9 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
+from mess_helpers import load_split
 from PIL import Image
 
-from mmseg.registry import DATASETS
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
                                                 prepare)
 
@@ -70,13 +70,7 @@ def test_prepare_foodseg103(tmp_path):
     assert stems['train'] | stems['val'] == {f'{i:05d}' for i in range(1, 11)}
     assert not stems['train'] & stems['val']
 
-    ds = DATASETS.build(dict(
-        type='FoodSeg103Dataset', data_root=out,
-        data_prefix=dict(img_path='img_dir/test',
-                         seg_map_path='ann_dir/test'),
-        pipeline=[dict(type='LoadImageFromFile'),
-                  dict(type='LoadAnnotations'),
-                  dict(type='PackSegInputs')]))
+    ds = load_split('FoodSeg103Dataset', out)
     assert len(ds) == 4
     ids = labels['00100']
     np.testing.assert_array_equal(

@@ -6,7 +6,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mmseg.registry import DATASETS
+from mess_helpers import load_split, reference_tiles
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
                                                 prepare)
@@ -22,17 +22,6 @@ TABLE = {
 }
 UNKNOWN = [(0, 1, 2), (200, 0, 0), (0, 100, 154)]  # -> 255 (ignore)
 SIZES = [(40, 70), (32, 33), (20, 100), (64, 64), (33, 32)]
-
-
-def pad_tiles(array, pad):
-    """Row-major TILE x TILE tiles, bottom/right padded with ``pad``."""
-    h, w = array.shape[:2]
-    rows, cols = -(-h // TILE), -(-w // TILE)
-    canvas = np.full((rows * TILE, cols * TILE) + array.shape[2:], pad,
-                     array.dtype)
-    canvas[:h, :w] = array
-    return [canvas[r * TILE:(r + 1) * TILE, c * TILE:(c + 1) * TILE]
-            for r in range(rows) for c in range(cols)]
 
 
 def make_raw(root):
@@ -88,7 +77,8 @@ def test_prepare_isaid(tmp_path):
         for stem in sorted(stems):
             img, label = truth[stem]
             for k, (img_t, lab_t) in enumerate(
-                    zip(pad_tiles(img, 0), pad_tiles(label, 255))):
+                    zip(reference_tiles(img, TILE, 0),
+                        reference_tiles(label, TILE, 255))):
                 expected_names.append(f'{stem}_{k}.png')
                 np.testing.assert_array_equal(
                     mmcv.imread(osp.join(out, 'ann_dir', split,
@@ -109,17 +99,14 @@ def test_prepare_isaid(tmp_path):
     # a re-run is idempotent
     assert prepare(build(), raw, out) == meta
 
-    dataset = DATASETS.build(dict(
-        type='ISAIDDataset', data_root=out,
-        data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-                  dict(type='PackSegInputs')]))
+    dataset = load_split('ISAIDDataset', out)
     assert len(dataset) == meta['counts']['test']
     assert len(dataset.metainfo['classes']) == 16
     sample = dataset[0]['data_samples']
     stem, k = osp.basename(sample.seg_map_path)[:-4].rsplit('_', 1)
-    np.testing.assert_array_equal(sample.gt_sem_seg.data.numpy()[0],
-                                  pad_tiles(truth[stem][1], 255)[int(k)])
+    np.testing.assert_array_equal(
+        sample.gt_sem_seg.data.numpy()[0],
+        reference_tiles(truth[stem][1], TILE, 255)[int(k)])
 
 
 def test_isaid_missing_raw_data(tmp_path):

@@ -7,7 +7,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mmseg.registry import DATASETS
+from mess_helpers import load_split, reference_tiles
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
                                                 prepare)
@@ -21,16 +21,6 @@ TEST = ['2_13', '2_14', '3_13', '3_14', '4_13', '4_14', '4_15', '5_13',
 # binarised (R, G, B) -> id; black and magenta are no class
 TABLE = {(255, 255, 255): 0, (0, 0, 255): 1, (0, 255, 255): 2,
          (0, 255, 0): 3, (255, 255, 0): 4, (255, 0, 0): 5}
-
-
-def pad_tiles(array, pad):
-    h, w = array.shape[:2]
-    rows, cols = -(-h // TILE), -(-w // TILE)
-    canvas = np.full((rows * TILE, cols * TILE) + array.shape[2:], pad,
-                     array.dtype)
-    canvas[:h, :w] = array
-    return [canvas[r * TILE:(r + 1) * TILE, c * TILE:(c + 1) * TILE]
-            for r in range(rows) for c in range(cols)]
 
 
 def make_raw(root, ids=TRAIN + TEST + ['9_9']):
@@ -71,7 +61,8 @@ def check_split(out, split, truth, kind):
     for stem in stems:
         images, label = truth[stem]
         for k, (img_t, lab_t) in enumerate(
-                zip(pad_tiles(images[kind], 0), pad_tiles(label, 255))):
+                zip(reference_tiles(images[kind], TILE, 0),
+                    reference_tiles(label, TILE, 255))):
             np.testing.assert_array_equal(
                 mmcv.imread(osp.join(out, 'ann_dir', split, f'{stem}_{k}.png'),
                             flag='unchanged'), lab_t)
@@ -104,17 +95,14 @@ def test_prepare_isprs_potsdam(tmp_path):
     for split in ('train', 'val', 'test'):
         assert check_split(rgb_out, split, truth, 'RGB') == stems[split]
 
-    dataset = DATASETS.build(dict(
-        type='ISPRSPotsdamDataset', data_root=out,
-        data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-                  dict(type='PackSegInputs')]))
+    dataset = load_split('ISPRSPotsdamDataset', out)
     assert len(dataset) == 14 * 6
     assert dataset.metainfo['classes'][0] == 'road'
     sample = dataset[0]['data_samples']
     stem, k = osp.basename(sample.seg_map_path)[:-4].rsplit('_', 1)
-    np.testing.assert_array_equal(sample.gt_sem_seg.data.numpy()[0],
-                                  pad_tiles(truth[stem][1], 255)[int(k)])
+    np.testing.assert_array_equal(
+        sample.gt_sem_seg.data.numpy()[0],
+        reference_tiles(truth[stem][1], TILE, 255)[int(k)])
 
 
 def test_potsdam_incomplete_raw_data(tmp_path):

@@ -5,17 +5,11 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mmseg.registry import DATASETS
+from mess_helpers import load_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
                                                 prepare)
-
-PIPELINE = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
 
 
 def make_raw(root, size=(20, 24)):
@@ -82,13 +76,7 @@ def test_prepare_kvasir_instrument(tmp_path):
     # re-running changes nothing
     assert prepare(preparer, raw, out) == meta
 
-    dataset = DATASETS.build(
-        dict(
-            type='KvasirInstrumentDataset',
-            data_root=out,
-            data_prefix=dict(
-                img_path='img_dir/test', seg_map_path='ann_dir/test'),
-            pipeline=PIPELINE))
+    dataset = load_split('KvasirInstrumentDataset', out)
     assert len(dataset) == 3
     sample = dataset[0]
     stem = osp.basename(sample['data_samples'].img_path)[:-4]

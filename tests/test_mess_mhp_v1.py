@@ -6,9 +6,9 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
+from mess_helpers import load_split
 from PIL import Image
 
-from mmseg.registry import DATASETS
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
                                                 prepare)
 
@@ -95,13 +95,7 @@ def test_prepare_mhp_v1(tmp_path):
                 assert np.abs(img.astype(int) - source).mean() < 8
     assert merged['0001'][H - 1, W - 1] == 255
 
-    ds = DATASETS.build(dict(
-        type='MHPv1Dataset', data_root=out,
-        data_prefix=dict(img_path='img_dir/test',
-                         seg_map_path='ann_dir/test'),
-        pipeline=[dict(type='LoadImageFromFile'),
-                  dict(type='LoadAnnotations'),
-                  dict(type='PackSegInputs')]))
+    ds = load_split('MHPv1Dataset', out)
     assert len(ds) == 2
     np.testing.assert_array_equal(
         ds[0]['data_samples'].gt_sem_seg.data[0].numpy(), merged['0007'])

@@ -8,7 +8,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mmseg.registry import DATASETS
+from mess_helpers import load_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess import DATASET_CLASSES
@@ -84,17 +84,7 @@ def test_prepare_paxray_task(tmp_path, task):
     assert stems['test'] == {'RibFrac5_frontal', 'RibFrac6_lateral'}
     assert not stems['train'] & (stems['val'] | stems['test'])
 
-    dataset = DATASETS.build(
-        dict(
-            type=DATASET_CLASSES[key],
-            data_root=out,
-            data_prefix=dict(
-                img_path='img_dir/test', seg_map_path='ann_dir/test'),
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations'),
-                dict(type='PackSegInputs')
-            ]))
+    dataset = load_split(DATASET_CLASSES[key], out)
     assert len(dataset) == 2
     sample = dataset[1]
     assert osp.basename(sample['data_samples'].img_path) == \

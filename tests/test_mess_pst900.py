@@ -5,7 +5,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mmseg.registry import DATASETS
+from mess_helpers import load_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
@@ -76,17 +76,7 @@ def test_prepare_pst900(tmp_path):
     assert all(s.startswith('32_bagr') for s in stems['train'] | stems['val'])
     assert not stems['train'] & stems['val']
 
-    dataset = DATASETS.build(
-        dict(
-            type='PST900Dataset',
-            data_root=out,
-            data_prefix=dict(
-                img_path='img_dir/test', seg_map_path='ann_dir/test'),
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations'),
-                dict(type='PackSegInputs')
-            ]))
+    dataset = load_split('PST900Dataset', out)
     assert len(dataset) == 4
     sample = dataset[2]
     stem = osp.basename(sample['data_samples'].img_path)[:-4]

@@ -7,7 +7,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mmseg.registry import DATASETS
+from mess_helpers import load_split, read_png, read_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
@@ -15,11 +15,6 @@ from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REAL = osp.join(REPO, '..', 'shared', 'data', 'suim')
-PIPELINE = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
 # the SUIM colour table (RGB) in MESS's class order
 TABLE = {
     (0, 0, 0): 0,  # background (waterbody)
@@ -85,18 +80,6 @@ def make_raw(root, counts=dict(train_val=10, TEST=4), h=20, w=28):
     return classes
 
 
-def read_png(path):
-    with Image.open(path) as img:
-        return np.asarray(img)
-
-
-def read_out(out, split):
-    return {
-        n[:-4]: read_png(osp.join(out, 'ann_dir', split, n))
-        for n in sorted(os.listdir(osp.join(out, 'ann_dir', split)))
-    }
-
-
 def test_storage_forms(tmp_path):
     preparer = PREPARERS.build(dict(type='suim'))
     rng = np.random.default_rng(1)
@@ -120,7 +103,7 @@ def test_prepare_suim(tmp_path):
         images_without_label=['TEST/n_r_2T_'], labels_without_image=[])
     stems = {}
     for split in ('train', 'val', 'test'):
-        labels = read_out(out, split)
+        labels = read_split(out, split)
         stems[split] = set(labels)
         for stem, label in labels.items():
             np.testing.assert_array_equal(label, classes[stem], err_msg=stem)
@@ -131,13 +114,7 @@ def test_prepare_suim(tmp_path):
     assert all(s.endswith('T_') for s in stems['test'])
     assert prepare(PREPARERS.build(dict(type='suim')), raw, out) == meta
 
-    dataset = DATASETS.build(
-        dict(
-            type='SUIMDataset',
-            data_root=out,
-            data_prefix=dict(
-                img_path='img_dir/test', seg_map_path='ann_dir/test'),
-            pipeline=PIPELINE))
+    dataset = load_split('SUIMDataset', out)
     assert len(dataset) == 3 and len(dataset.metainfo['classes']) == 8
     sample = dataset[1]
     stem = osp.basename(sample['data_samples'].img_path)[:-4]
@@ -168,7 +145,7 @@ def test_real_suim_samples(tmp_path):
     if len(masks) == 8:  # the sample in shared/data
         assert meta['unpaired']['images_without_label'] == []
 
-    for stem, label in read_out(out, 'test').items():
+    for stem, label in read_split(out, 'test').items():
         rgb = read_png(osp.join(REAL, 'TEST', 'masks', stem + '.bmp'))
         # the TEST masks hold table colours only: MESS's exact match
         expected = np.full(label.shape, 255, np.uint8)

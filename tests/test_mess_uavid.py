@@ -6,7 +6,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mmseg.registry import DATASETS
+from mess_helpers import load_split, reference_tiles
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
                                                 prepare)
@@ -18,16 +18,6 @@ TABLE = {(0, 0, 0): 0, (128, 0, 0): 1, (128, 64, 128): 2, (0, 128, 0): 3,
 UNKNOWN = [(0, 65, 0), (1, 2, 3)]
 TRAIN_SEQS = [f'seq{i}' for i in range(1, 7)]
 VAL_SEQS = ['seq7', 'seq8']
-
-
-def pad_tiles(array, pad):
-    h, w = array.shape[:2]
-    rows, cols = -(-h // TILE), -(-w // TILE)
-    canvas = np.full((rows * TILE, cols * TILE) + array.shape[2:], pad,
-                     array.dtype)
-    canvas[:h, :w] = array
-    return [canvas[r * TILE:(r + 1) * TILE, c * TILE:(c + 1) * TILE]
-            for r in range(rows) for c in range(cols)]
 
 
 def make_raw(root):
@@ -75,7 +65,8 @@ def test_prepare_uavid(tmp_path):
         for stem in stems[split]:
             img, label = truth[stem]
             for k, (img_t, lab_t) in enumerate(
-                    zip(pad_tiles(img, 0), pad_tiles(label, 255))):
+                    zip(reference_tiles(img, TILE, 0),
+                        reference_tiles(label, TILE, 255))):
                 np.testing.assert_array_equal(
                     mmcv.imread(osp.join(out, 'ann_dir', split,
                                          f'{stem}_{k}.png'),
@@ -92,17 +83,14 @@ def test_prepare_uavid(tmp_path):
     assert seqs['train'] | seqs['val'] == set(TRAIN_SEQS)
     assert len(stems['train']) + len(stems['val']) == 11
 
-    dataset = DATASETS.build(dict(
-        type='UAVidDataset', data_root=out,
-        data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-                  dict(type='PackSegInputs')]))
+    dataset = load_split('UAVidDataset', out)
     assert len(dataset) == 4 * 6
     assert dataset.metainfo['classes'][6] == 'parked car'
     sample = dataset[0]['data_samples']
     stem, k = osp.basename(sample.seg_map_path)[:-4].rsplit('_', 1)
-    np.testing.assert_array_equal(sample.gt_sem_seg.data.numpy()[0],
-                                  pad_tiles(truth[stem][1], 255)[int(k)])
+    np.testing.assert_array_equal(
+        sample.gt_sem_seg.data.numpy()[0],
+        reference_tiles(truth[stem][1], TILE, 255)[int(k)])
 
 
 def test_uavid_missing_raw_data(tmp_path):

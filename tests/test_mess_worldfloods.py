@@ -8,7 +8,7 @@ import mmcv
 import numpy as np
 import pytest
 import tifffile  # the WorldFloods preparer's reader
-from mmseg.registry import DATASETS
+from mess_helpers import load_split, reference_tiles
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
@@ -25,16 +25,6 @@ LAYOUTS = [  # how the scenes are stored
     dict(planarconfig='contig', rowsperstrip=7, compression='zlib'),
 ]
 SIZES = [(40, 70), (32, 33), (20, 100)]
-
-
-def pad_tiles(array, pad):
-    h, w = array.shape[:2]
-    rows, cols = -(-h // TILE), -(-w // TILE)
-    canvas = np.full((rows * TILE, cols * TILE) + array.shape[2:], pad,
-                     array.dtype)
-    canvas[:h, :w] = array
-    return [canvas[r * TILE:(r + 1) * TILE, c * TILE:(c + 1) * TILE]
-            for r in range(rows) for c in range(cols)]
 
 
 def composites(s2):
@@ -92,8 +82,8 @@ def check(out, truth, composite):
         for stem in stems[split]:
             images, label = truth[stem]
             for k, (img_t, lab_t) in enumerate(
-                    zip(pad_tiles(images[composite], 0),
-                        pad_tiles(label, 255))):
+                    zip(reference_tiles(images[composite], TILE, 0),
+                        reference_tiles(label, TILE, 255))):
                 expected.append(f'{stem}_{k}.png')
                 np.testing.assert_array_equal(
                     mmcv.imread(osp.join(out, 'ann_dir', split,
@@ -123,17 +113,14 @@ def test_prepare_worldfloods(tmp_path):
         meta['counts']
     check(rgb_out, truth, 'rgb')
 
-    dataset = DATASETS.build(dict(
-        type='WorldFloodsDataset', data_root=out,
-        data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-                  dict(type='PackSegInputs')]))
+    dataset = load_split('WorldFloodsDataset', out)
     assert len(dataset) == 10
     assert dataset.metainfo['classes'] == ('land', 'water and flood', 'cloud')
     sample = dataset[0]['data_samples']
     stem, k = osp.basename(sample.seg_map_path)[:-4].rsplit('_', 1)
-    np.testing.assert_array_equal(sample.gt_sem_seg.data.numpy()[0],
-                                  pad_tiles(truth[stem][1], 255)[int(k)])
+    np.testing.assert_array_equal(
+        sample.gt_sem_seg.data.numpy()[0],
+        reference_tiles(truth[stem][1], TILE, 255)[int(k)])
 
 
 def test_worldfloods_test_only_copy_and_missing_data(tmp_path):

@@ -6,7 +6,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mmseg.registry import DATASETS
+from mess_helpers import load_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
@@ -65,17 +65,7 @@ def test_prepare_zerowaste(tmp_path):
             np.testing.assert_array_equal(label, np.where(ids <= 4, ids, 255))
             assert osp.isfile(osp.join(out, 'img_dir', split, name))
 
-    dataset = DATASETS.build(
-        dict(
-            type='ZeroWasteDataset',
-            data_root=out,
-            data_prefix=dict(
-                img_path='img_dir/test', seg_map_path='ann_dir/test'),
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations'),
-                dict(type='PackSegInputs')
-            ]))
+    dataset = load_split('ZeroWasteDataset', out)
     assert len(dataset) == 3
     sample = dataset[1]
     ids = labels['test_frame_000001']
