@@ -66,10 +66,15 @@ class Attention(nn.Module):
         self.rel_pos_w = nn.Parameter(
             torch.zeros(2 * input_size[1] - 1, self.head_dim))
 
-    def with_rel_pos(self, q: Tensor, k: Tensor,
-                     hw: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+    def with_rel_pos(self,
+                     q: Tensor,
+                     k: Tensor,
+                     hw: Tuple[int, int],
+                     bias_feature: bool = False) -> Tuple[Tensor, Tensor]:
         """Queries and keys (B, heads, N, C) extended so that their dot
-        product is SAM's scaled logits plus its relative position bias."""
+        product is SAM's scaled logits plus its relative position bias.
+        ``bias_feature`` appends one more feature (1 in queries, 0 in keys)
+        through which prefix keys can carry a logit bias."""
         h, w = hw
         b, heads, n, dim = q.shape
         r_q = q.reshape(b, heads, h, w, dim)  # SAM uses unscaled queries
@@ -78,15 +83,18 @@ class Attention(nn.Module):
         bias_w = torch.einsum('bnhwc,wkc->bnhwk', r_q,
                               get_rel_pos(w, w, self.rel_pos_w))
         index = torch.arange(n, device=k.device)
-        codes = torch.cat([
-            F.one_hot(index // w, h), F.one_hot(index % w, w)
-        ], dim=1).to(k.dtype)
-        q = torch.cat([
+        codes = [F.one_hot(index // w, h), F.one_hot(index % w, w)]
+        q_parts = [
             q * dim**-0.5,
             bias_h.reshape(b, heads, n, h),
             bias_w.reshape(b, heads, n, w)
-        ], dim=-1)
-        k = torch.cat([k, codes.expand(b, heads, n, h + w)], dim=-1)
+        ]
+        if bias_feature:
+            codes.append(index.new_zeros(n, 1))
+            q_parts.append(q.new_ones(b, heads, n, 1))
+        codes = torch.cat(codes, dim=1).to(k.dtype)
+        q = torch.cat(q_parts, dim=-1)
+        k = torch.cat([k, codes.expand(b, heads, n, -1)], dim=-1)
         return q, k
 
     def forward(self,
@@ -99,32 +107,34 @@ class Attention(nn.Module):
             qkv = tuner.qkv(x, qkv, state)
         q, k, v = qkv.reshape(b, h * w, 3, self.num_heads,
                               -1).permute(2, 0, 3, 1, 4).unbind(0)
-        q, k = self.with_rel_pos(q, k, (h, w))
         prefix = tuner.prefix(state, b) if tuner is not None else None
+        gated = prefix is not None and prefix[2] is not None
+        q, k = self.with_rel_pos(q, k, (h, w), bias_feature=gated)
         if prefix is not None:
-            q, k, v = self._prepend(prefix, q, k, v)
+            k, v = self._prepend(prefix, k, v)
         # values padded to the query width: equal widths allow fused kernels
         v = F.pad(v, (0, q.shape[-1] - v.shape[-1]))
         x = F.scaled_dot_product_attention(q, k, v, scale=1.0)
         x = x[..., :self.head_dim].transpose(1, 2).reshape(b, h, w, c)
         return self.proj(x)
 
-    def _prepend(self, prefix, q: Tensor, k: Tensor, v: Tensor):
+    def _prepend(self, prefix, k: Tensor, v: Tensor):
         """Prepend prefix keys/values. They get no relative position bias
-        (zero position codes); a logit bias enters as one more feature, 1 in
-        the queries and the bias in the prefix keys (0 in image keys)."""
+        (zero position codes); a logit bias goes into the bias feature."""
         keys, values, logit_bias = prefix
-        b, heads = q.shape[:2]
+        b, heads = k.shape[:2]
         length = keys.shape[1]
         keys = keys.reshape(b, length, heads, -1).transpose(1, 2)
         values = values.reshape(b, length, heads, -1).transpose(1, 2)
-        keys = F.pad(keys, (0, k.shape[-1] - keys.shape[-1]))
-        if logit_bias is not None:
-            q = F.pad(q, (0, 1), value=1.0)
-            k = F.pad(k, (0, 1))
-            keys = torch.cat(
-                [keys, logit_bias.expand(b, heads, length, 1)], dim=-1)
-        return q, torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
+        extra = k.shape[-1] - keys.shape[-1]
+        if logit_bias is None:
+            keys = F.pad(keys, (0, extra))
+        else:
+            keys = torch.cat([
+                F.pad(keys, (0, extra - 1)),
+                logit_bias.expand(b, heads, length, 1)
+            ], dim=-1)
+        return torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
 
 
 class Block(nn.Module):

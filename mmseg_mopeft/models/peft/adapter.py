@@ -6,6 +6,7 @@ per-sample gate in (0, 1); at 0 the adapter is bypassed.
 """
 from typing import Optional
 
+import torch
 from torch import Tensor, nn
 
 from .gates import gate_scale
@@ -26,6 +27,6 @@ class Adapter(PEFTMethod):
 
     def ffn(self, out: Tensor, gate: Optional[Tensor]) -> Tensor:
         delta = self.up(self.act(self.down(out)))
-        if gate is not None:
-            delta = delta * gate_scale(gate, delta.dim())
-        return out + delta
+        if gate is None:
+            return out + delta
+        return torch.addcmul(out, delta, gate_scale(gate, delta.dim()))

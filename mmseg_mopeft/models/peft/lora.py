@@ -42,13 +42,18 @@ class LoRA(PEFTMethod):
         nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
 
     def qkv(self, x: Tensor, qkv: Tensor, gate: Optional[Tensor]) -> Tensor:
-        down = F.linear(x, self.lora_A).unflatten(-1, (-1, self.rank))
-        delta = torch.einsum('...tr,tdr->...td', down, self.lora_B)
-        scale = self.scaling
+        # The scale (and gate) is applied to the rank-r bottleneck, the
+        # cheapest place; one product with the block-structured up-projection
+        # then adds all targets to the fused q/k/v output at once.
+        down = F.linear(x, self.lora_A) * self.scaling
         if gate is not None:
-            scale = scale * gate_scale(gate, delta.dim())
-        delta = delta * scale
-        parts = list(qkv.chunk(3, dim=-1))
+            down = down * gate_scale(gate, down.dim())
+        return qkv + F.linear(down, self.up_projection())
+
+    def up_projection(self) -> Tensor:
+        """(3 * dims, targets * rank): target t's B in its q/k/v rows."""
+        targets = len(self.slots)
+        up = self.lora_B.new_zeros(3, self.dims, targets, self.rank)
         for i, slot in enumerate(self.slots):
-            parts[slot] = parts[slot] + delta[..., i, :]
-        return torch.cat(parts, dim=-1)
+            up[slot, :, i] = self.lora_B[i]
+        return up.reshape(3 * self.dims, targets * self.rank)
