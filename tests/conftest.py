@@ -7,11 +7,11 @@ import torch
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_DATA = osp.join(REPO, '..', 'shared', 'data')
 
+from mmengine.registry import init_default_scope  # noqa: E402
+
 import mmseg_mopeft  # noqa: E402,F401  (registers modules)
 from mmseg_mopeft.datasets import generate_shapes  # noqa: E402
 from mmseg_mopeft.testing import save_sam_checkpoint  # noqa: E402
-
-from mmengine.registry import init_default_scope  # noqa: E402
 
 torch.set_num_threads(2)
 init_default_scope('mmseg')

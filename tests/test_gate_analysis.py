@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from helpers import REPO, tiny_config
 from mmengine.runner import Runner
 
@@ -48,6 +49,7 @@ def test_gate_hook_writes_file_the_plot_tool_reads(tmp_path, tiny_sam_ckpt):
         assert f'| {name} | {share:.1f} |' in proc.stdout
 
 
+@pytest.mark.slow
 def test_benchmark_peft_prints_table():
     """Smoke test of the efficiency benchmark on the tiny arch."""
     proc = subprocess.run([
@@ -59,9 +61,19 @@ def test_benchmark_peft_prints_table():
                           text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = [line for line in proc.stdout.splitlines()
-            if line.startswith('| full_ft') or line.startswith('| lora')]
-    assert len(rows) == 2
-    full, lora = ([c.strip() for c in row.split('|')[1:-1]] for row in rows)
-    assert full[4] == '1.00' and float(lora[4]) > 0  # train ratio to full
-    assert int(lora[1].replace(',', '')) < int(full[1].replace(',', ''))
+    lines = [line for line in proc.stdout.splitlines()
+             if line.startswith('|')]
+    header = [c.strip() for c in lines[0].split('|')[1:-1]]
+    rows = {
+        cells[0]: dict(zip(header, cells))
+        for cells in ([c.strip() for c in line.split('|')[1:-1]]
+                      for line in lines[2:])
+    }
+    assert set(rows) == {'full_ft', 'lora'}
+    train_ratio = header.index('train step (s)') + 1  # its 'x full' column
+    assert rows['full_ft'][header[train_ratio]] == '1.00'
+    lora = [c.strip() for c in lines[3].split('|')[1:-1]]
+    assert float(lora[train_ratio]) > 0
+    count = int(rows['lora']['trainable params'].replace(',', ''))
+    assert 0 < count < int(rows['full_ft']['trainable params'].replace(
+        ',', ''))

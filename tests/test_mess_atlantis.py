@@ -9,8 +9,7 @@ import pytest
 from mess_helpers import load_split
 from PIL import Image
 
-from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
-                                                prepare)
+from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 H, W = 12, 18
 # (split, folder, photo id); 5001 is filed twice in test, 6002 is in train

@@ -9,8 +9,7 @@ import pytest
 from mess_helpers import load_split
 from PIL import Image
 
-from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
-                                                prepare)
+from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 SIZE = (10, 12)  # not square: a transposed mask would not fit
 MODES = {'1bit': '1', '8bit': 'L', 'palette': 'P'}  # PIL mode of each form

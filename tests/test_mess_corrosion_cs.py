@@ -8,8 +8,7 @@ import pytest
 from mess_helpers import load_split
 from PIL import Image
 
-from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
-                                                prepare)
+from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 ROOT = 'original'
 SIZE = (14, 18)

@@ -8,8 +8,7 @@ import mmcv
 import numpy as np
 import pytest
 
-from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
-                                                prepare)
+from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 MASKS = ('Annotator 1 (biologist second round of manual marks up)/'
          'Annotator 1 (biologist second round of manual marks up)/'
@@ -93,6 +92,7 @@ def test_interrupted_output_is_not_trusted(tmp_path):
 def test_cli_prepares_into_data_key(tmp_path):
     import subprocess
     import sys
+
     from helpers import REPO
     raw = str(tmp_path / 'CryoNuSeg')
     make_raw(raw, count=5)

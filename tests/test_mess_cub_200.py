@@ -9,8 +9,7 @@ import pytest
 from mess_helpers import load_split, read_split
 from PIL import Image
 
-from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
-                                                prepare)
+from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 FOLDERS = ('001.Black_footed_Albatross', '017.Cardinal',
            '200.Common_Yellowthroat')

@@ -9,8 +9,7 @@ import pytest
 from mess_helpers import load_split
 from PIL import Image
 
-from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
-                                                prepare)
+from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 SEQ = 'night/GOPR0356'
 H, W = 10, 18

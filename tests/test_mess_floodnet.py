@@ -10,8 +10,7 @@ import pytest
 from mess_helpers import load_split, reference_tiles
 from PIL import Image
 
-from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
-                                                prepare)
+from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 TILE = 32
 SIZES = [(40, 70), (32, 33), (20, 100)]

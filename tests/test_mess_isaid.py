@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from mess_helpers import load_split, reference_tiles
 
-from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
-                                                prepare)
+from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 TILE = 32
 # iSAID's colour table (R, G, B) -> id, written out again for the test

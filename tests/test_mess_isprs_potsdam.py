@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from mess_helpers import load_split, reference_tiles
 
-from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
-                                                prepare)
+from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 TILE, H, W = 32, 40, 70  # 2 x 3 tiles per orthophoto
 TRAIN = ['2_10', '2_11', '2_12', '3_10', '3_11', '3_12', '4_10', '4_11',

@@ -12,8 +12,7 @@ from mess_helpers import load_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess import DATASET_CLASSES
-from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
-                                                prepare)
+from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 CHANNELS = dict(lungs=0, mediastinum=10, bones=24, diaphragm=163)
 SIZE = (12, 16)

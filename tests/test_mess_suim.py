@@ -10,8 +10,7 @@ import pytest
 from mess_helpers import load_split, read_png, read_split
 from PIL import Image
 
-from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
-                                                prepare)
+from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REAL = osp.join(REPO, '..', 'shared', 'data', 'suim')

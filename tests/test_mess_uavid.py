@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from mess_helpers import load_split, reference_tiles
 
-from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
-                                                prepare)
+from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 TILE, H, W = 32, 40, 70  # 2 x 3 tiles per frame
 TABLE = {(0, 0, 0): 0, (128, 0, 0): 1, (128, 64, 128): 2, (0, 128, 0): 3,

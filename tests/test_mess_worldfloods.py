@@ -11,8 +11,7 @@ import tifffile  # the WorldFloods preparer's reader
 from mess_helpers import load_split, reference_tiles
 from PIL import Image
 
-from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, RawDataError,
-                                                prepare)
+from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 TILE = 32
 # per-band mean + std the spec gives (B1..B12), rounded to 0.01

@@ -3,10 +3,10 @@ short training run works for every method."""
 import pytest
 import torch
 from helpers import tiny_config
+from mmengine.runner import Runner
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from mmengine.runner import Runner
 
 from mmseg_mopeft.datasets import generate_shapes
 

@@ -178,8 +178,8 @@ def test_arch_presets_match_segment_anything_builds(arch):
 
 @pytest.mark.parametrize('name', ['vit-b', 'vit-l', 'vit-h'])
 def test_model_base_configs(name):
-    from mmengine.config import Config
     from helpers import REPO
+    from mmengine.config import Config
     cfg = Config.fromfile(f'{REPO}/configs/_base_/models/sam_{name}.py')
     backbone, head = cfg.model.backbone, cfg.model.decode_head
     assert backbone.arch == name

@@ -107,8 +107,8 @@ def test_resume_keeps_weights_only_loading_safe(tmp_path):
 
 
 def _run(args, extra_env=None, **kwargs):
-    env = dict(
-        os.environ, PYTHONPATH=REPO, CUDA_VISIBLE_DEVICES='', **extra_env or {})
+    env = dict(os.environ, PYTHONPATH=REPO, CUDA_VISIBLE_DEVICES='')
+    env.update(extra_env or {})
     proc = subprocess.run(
         args, cwd=REPO, env=env, capture_output=True, text=True, **kwargs)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
@@ -136,7 +136,8 @@ def test_tools_train_then_test_with_show_dir(tmp_path, cryo_root,
     assert len(images) == 2  # one per val image
 
 
-def test_dist_train_and_test_two_cpu_processes(tmp_path, cryo_root, tiny_sam_ckpt):
+def test_dist_train_and_test_two_cpu_processes(tmp_path, cryo_root,
+                                               tiny_sam_ckpt):
     cfg = tiny_config(CONFIG, cryo_root, str(tmp_path / 'work'),
                       tiny_sam_ckpt[0])
     cfg.env_cfg.dist_cfg = dict(backend='nccl')  # as in real configs

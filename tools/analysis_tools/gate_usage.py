@@ -8,7 +8,7 @@ contributes more than half of its ungated strength). Writes
 method), ``gate_heatmap.png`` (mean gate per method and block) and prints
 both as tables.
 
-    python tools/analysis_tools/gate_usage.py work_dirs/x/gates.npz --out-dir vis/
+    python tools/analysis_tools/gate_usage.py work_dirs/x/gates.npz
 """
 import argparse
 import os

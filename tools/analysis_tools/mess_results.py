@@ -1,6 +1,7 @@
 """Collect MESS test results into the benchmark's table.
 
-    python tools/analysis_tools/mess_results.py work_dirs/mopeft_vitb_* [--metric mIoU] [--out table.md]
+    python tools/analysis_tools/mess_results.py work_dirs/mopeft_vitb_* \
+        [--out table.md]
 
 Each argument is the work dir of a ``tools/test.py`` run on a MESS config;
 its dataset is read from the config mmengine saved there, its scores from

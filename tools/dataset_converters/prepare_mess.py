@@ -1,8 +1,9 @@
 """Prepare MESS datasets for training and testing with mmseg_mopeft.
 
-    python tools/dataset_converters/prepare_mess.py cryonuseg /path/to/CryoNuSeg
+    python tools/dataset_converters/prepare_mess.py cryonuseg RAW_DIR
     python tools/dataset_converters/prepare_mess.py all /path/to/raw_root
-    python tools/dataset_converters/prepare_mess.py isprs_potsdam RAW --options composite=rgb
+    python tools/dataset_converters/prepare_mess.py isprs_potsdam RAW_DIR \
+        --options composite=rgb
 
 DATASET is a MESS key (``paxray`` prepares its four binary tasks) or ``all``;
 for ``all``, RAW_DIR holds each dataset in the folder its archive unpacks to.

@@ -1,16 +1,16 @@
+from .agriculture import CUB200Dataset, CWFIDDataset, SUIMDataset
 from .base import MESSDataset
-from .general import (MESSBDD100KDataset, MESSDarkZurichDataset, MHPv1Dataset,
-                      FoodSeg103Dataset, ATLANTISDataset, DRAMDataset)
-from .earth_monitoring import (ISAIDDataset, ISPRSPotsdamDataset,
-                               WorldFloodsDataset, FloodNetDataset,
-                               UAVidDataset)
-from .medical import (KvasirInstrumentDataset, MESSChaseDB1Dataset,
-                      CryoNuSegDataset, PAXRayLungsDataset,
-                      PAXRayMediastinumDataset, PAXRayBonesDataset,
-                      PAXRayDiaphragmDataset)
+from .earth_monitoring import (FloodNetDataset, ISAIDDataset,
+                               ISPRSPotsdamDataset, UAVidDataset,
+                               WorldFloodsDataset)
 from .engineering import (CorrosionCSDataset, DeepCrackDataset, PST900Dataset,
                           ZeroWasteDataset)
-from .agriculture import (SUIMDataset, CUB200Dataset, CWFIDDataset)
+from .general import (ATLANTISDataset, DRAMDataset, FoodSeg103Dataset,
+                      MESSBDD100KDataset, MESSDarkZurichDataset, MHPv1Dataset)
+from .medical import (CryoNuSegDataset, KvasirInstrumentDataset,
+                      MESSChaseDB1Dataset, PAXRayBonesDataset,
+                      PAXRayDiaphragmDataset, PAXRayLungsDataset,
+                      PAXRayMediastinumDataset)
 from .metainfo import MESS_DATASETS, mess_metainfo
 
 # dataset key -> class name, e.g. for configs and result tables

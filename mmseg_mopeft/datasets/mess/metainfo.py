@@ -276,6 +276,7 @@ MESS_DATASETS = {
         classes_of_interest=(1, 2)),
 }
 
+
 def mess_metainfo(key: str) -> dict:
     """``METAINFO`` for a dataset class: classes in index order, MESS's
     classes of interest, domain and display name."""

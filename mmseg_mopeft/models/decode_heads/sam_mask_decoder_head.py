@@ -216,7 +216,8 @@ class SAMMaskDecoderHead(BaseDecodeHead):
             point_preds.reshape(-1),
             point_targets.reshape(-1),
             avg_factor=num_masks * point_preds.shape[1])
-        return dict(loss_cls=loss_cls, loss_mask=loss_mask, loss_dice=loss_dice)
+        return dict(
+            loss_cls=loss_cls, loss_mask=loss_mask, loss_dice=loss_dice)
 
     @torch.no_grad()
     def match(self, cls_score: Tensor, mask_pred: Tensor,

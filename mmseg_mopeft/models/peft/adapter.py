@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from .gates import gate_scale
-from .method import PEFTMethod, PEFT_METHODS, check_int
+from .method import PEFT_METHODS, PEFTMethod, check_int
 
 
 @PEFT_METHODS.register_module(name='adapter')

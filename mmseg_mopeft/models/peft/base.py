@@ -30,8 +30,8 @@ class BlockTuner(BaseModule):
     def qkv(self, x: Tensor, qkv: Tensor, state: State) -> Tensor:
         return qkv
 
-    def prefix(self, state: State,
-               batch: int) -> Optional[Tuple[Tensor, Tensor, Optional[Tensor]]]:
+    def prefix(self, state: State, batch: int
+               ) -> Optional[Tuple[Tensor, Tensor, Optional[Tensor]]]:
         return None
 
     def ffn(self, out: Tensor, state: State) -> Tensor:

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .gates import gate_scale
-from .method import PEFTMethod, PEFT_METHODS, check_int
+from .method import PEFT_METHODS, PEFTMethod, check_int
 
 _SLOTS = ('q', 'k', 'v')
 

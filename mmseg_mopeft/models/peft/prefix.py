@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .method import PEFTMethod, PEFT_METHODS, check_int
+from .method import PEFT_METHODS, PEFTMethod, check_int
 
 
 @PEFT_METHODS.register_module(name='prefix')

@@ -63,11 +63,12 @@ def load_state_dict_checked(module: nn.Module,
     for key, value in state_dict.items():
         if key in own and own[key].shape != value.shape:
             raise ValueError(
-                f'{source}: {key_prefix + key!r} has shape {tuple(value.shape)} in the '
-                f'checkpoint but {tuple(own[key].shape)} in '
-                f'{type(module).__name__}. The checkpoint was made for a '
-                f'different architecture (e.g. ViT-L weights for a ViT-B '
-                f'model); pick the matching arch or checkpoint.')
+                f'{source}: {key_prefix + key!r} has shape '
+                f'{tuple(value.shape)} in the checkpoint but '
+                f'{tuple(own[key].shape)} in {type(module).__name__}. The '
+                f'checkpoint was made for a different architecture (e.g. '
+                f'ViT-L weights for a ViT-B model); pick the matching arch or '
+                f'checkpoint.')
     missing, unexpected = module.load_state_dict(state_dict, strict=False)
     allow_missing = allow_missing or (lambda key: False)
     new = [k for k in missing if allow_missing(k)]

@@ -78,4 +78,3 @@ class ATLANTIS(MESSPreparer):
 
     def read_label(self, path):
         return keep_ids(read_ids(path), _NUM_CLASSES, first=1)
-

@@ -14,7 +14,6 @@ as stored (EXIF orientation not applied), the grid the labels are drawn on.
 import glob
 import os.path as osp
 
-
 from .base import (PREPARERS, MESSPreparer, RawDataError, carve, keep_ids,
                    pair_by_stem, read_ids)
 
@@ -70,4 +69,3 @@ class BDD100K(MESSPreparer):
 
     def read_label(self, path):
         return keep_ids(read_ids(path), _NUM_CLASSES)
-

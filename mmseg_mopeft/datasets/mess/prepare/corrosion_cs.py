@@ -1,7 +1,6 @@
 import glob
 import os.path as osp
 
-
 from .base import (PREPARERS, MESSPreparer, carve, keep_ids, pair_by_stem,
                    read_ids)
 
@@ -50,4 +49,3 @@ class CorrosionCS(MESSPreparer):
 
     def read_label(self, path):
         return keep_ids(read_ids(path), self.num_classes)
-

@@ -19,8 +19,7 @@ import os.path as osp
 import numpy as np
 from PIL import Image
 
-from .base import (PREPARERS, MESSPreparer, RawDataError, carve,
-                   pair_by_stem)
+from .base import PREPARERS, MESSPreparer, RawDataError, carve, pair_by_stem
 
 _FOREGROUND = 128  # strictly above: at least 3 of the 5 annotators
 

@@ -18,7 +18,6 @@ than PIL's 75, so they stay closer to the raw pixels than MESS's tiles.
 import glob
 import os.path as osp
 
-
 from .base import PREPARERS, MESSPreparer, keep_ids, pair_by_stem, read_ids
 
 SPLITS = ('train', 'val', 'test')
@@ -59,4 +58,3 @@ class FloodNet(MESSPreparer):
 
     def read_label(self, path):
         return keep_ids(read_ids(path), self.num_classes)
-

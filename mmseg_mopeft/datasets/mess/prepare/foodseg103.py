@@ -12,7 +12,6 @@ Images are read as stored (EXIF orientation not applied).
 import glob
 import os.path as osp
 
-
 from .base import (PREPARERS, MESSPreparer, carve, keep_ids, pair_by_stem,
                    read_ids)
 
@@ -58,4 +57,3 @@ class FoodSeg103(MESSPreparer):
 
     def read_label(self, path):
         return keep_ids(read_ids(path), _NUM_CLASSES)
-

@@ -1,7 +1,6 @@
 import glob
 import os.path as osp
 
-
 from .base import (PREPARERS, MESSPreparer, carve, keep_ids, pair_by_stem,
                    read_ids)
 
@@ -47,4 +46,3 @@ class PST900(MESSPreparer):
 
     def read_label(self, path):
         return keep_ids(read_ids(path), self.num_classes)
-

@@ -1,7 +1,6 @@
 import glob
 import os.path as osp
 
-
 from .base import PREPARERS, MESSPreparer, keep_ids, pair_by_stem, read_ids
 
 _ROOT = 'splits_final_deblurred'
@@ -49,4 +48,3 @@ class ZeroWaste(MESSPreparer):
 
     def read_label(self, path):
         return keep_ids(read_ids(path), self.num_classes)
-
