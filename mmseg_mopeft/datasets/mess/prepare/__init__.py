@@ -5,11 +5,11 @@ from . import (atlantis, bdd100k, chase_db1,  # noqa: F401  (registration)
                kvasir_instrument, mhp_v1, paxray, pst900, suim, uavid,
                worldfloods, zerowaste)
 from .base import (PREPARERS, MESSPreparer, Pair, RawDataError, carve,
-                   colours_to_ids, keep_ids, pair_by_stem, prepare, read_ids,
-                   tile)
+                   colours_to_ids, files_by_stem, keep_ids, pair_by_stem,
+                   prepare, read_ids, tile)
 
 __all__ = [
     'PREPARERS', 'MESSPreparer', 'Pair', 'RawDataError', 'carve',
-    'colours_to_ids', 'keep_ids', 'pair_by_stem', 'prepare', 'read_ids',
-    'tile'
+    'colours_to_ids', 'files_by_stem', 'keep_ids', 'pair_by_stem', 'prepare',
+    'read_ids', 'tile'
 ]

@@ -56,10 +56,8 @@ class ATLANTIS(MESSPreparer):
         for split in ('test', 'val', 'train'):
             images = _by_relpath(osp.join(raw, 'images', split), '.jpg')
             labels = _by_relpath(osp.join(raw, 'masks', split), '.png')
-            pairs, unpaired = pair_by_stem(images, labels,
-                                           f'{self.key} {split}')
-            for kind, stems in unpaired.items():
-                splits['unpaired'][kind] += [f'{split}/{s}' for s in stems]
+            pairs, _ = pair_by_stem(images, labels, f'{self.key} {split}',
+                                    splits['unpaired'], f'{split}/')
             splits[split] = []
             for pair in pairs:
                 where = f'{split}/{pair.stem}'

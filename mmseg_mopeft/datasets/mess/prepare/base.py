@@ -14,6 +14,7 @@ converter version and preparer options skips files already there; anything
 else (an interrupted run, another version or option) is removed and written
 again.
 """
+import glob
 import json
 import os
 import os.path as osp
@@ -145,21 +146,34 @@ def tile(array: np.ndarray, size: int, pad_value: int) -> List[np.ndarray]:
     ]
 
 
-def pair_by_stem(images: Dict[str, str], labels: Dict[str, object],
-                 where: str) -> Tuple[List[Pair], Dict[str, List[str]]]:
+def files_by_stem(pattern: str) -> Dict[str, str]:
+    """``{stem: path}`` of the files ``pattern`` matches, the usual way a
+    preparer indexes a folder before ``pair_by_stem``."""
+    return {osp.splitext(osp.basename(p))[0]: p for p in glob.glob(pattern)}
+
+
+def pair_by_stem(images: Dict[str, str],
+                 labels: Dict[str, object],
+                 where: str,
+                 unpaired: Optional[Dict[str, List[str]]] = None,
+                 prefix: str = '') -> Tuple[List[Pair], Dict[str, List[str]]]:
     """Pair images and labels by stem. Unpaired files are returned (for
-    ``meta.json``) and reported, never dropped silently."""
+    ``meta.json``) and reported, never dropped silently. Given ``unpaired``
+    (one dict for all splits), their stems are also appended to its lists
+    as ``prefix + stem``, so callers can tell which split they came from."""
     pairs = [Pair(s, images[s], labels[s]) for s in sorted(images)
              if s in labels]
-    unpaired = dict(
+    found = dict(
         images_without_label=sorted(set(images) - set(labels)),
         labels_without_image=sorted(set(labels) - set(images)))
-    for kind, stems in unpaired.items():
+    for kind, stems in found.items():
         if stems:
             print_log(f'{where}: {len(stems)} {kind.replace("_", " ")}: '
                       f'{stems[:10]}{" ..." if len(stems) > 10 else ""}',
                       logger='current', level=30)
-    return pairs, unpaired
+        if unpaired is not None:
+            unpaired.setdefault(kind, []).extend(f'{prefix}{s}' for s in stems)
+    return pairs, found
 
 
 def carve(pairs: List[Pair], fraction: float,

@@ -11,21 +11,13 @@ test; the official train split (7000) loses a seeded 10% to our val. The
 official test images have no public labels and are not read. Images are read
 as stored (EXIF orientation not applied), the grid the labels are drawn on.
 """
-import glob
 import os.path as osp
 
-from .base import (PREPARERS, MESSPreparer, RawDataError, carve, keep_ids,
-                   pair_by_stem, read_ids)
+from .base import (PREPARERS, MESSPreparer, RawDataError, carve, files_by_stem,
+                   keep_ids, pair_by_stem, read_ids)
 
 _LABEL_DIRS = ('masks', 'colormaps')  # in order of preference
 _NUM_CLASSES = 19
-
-
-def _by_stem(folder, suffix):
-    return {
-        osp.basename(p)[:-len(suffix)]: p
-        for p in glob.glob(osp.join(folder, '*' + suffix))
-    }
 
 
 @PREPARERS.register_module(name='bdd100k')
@@ -54,16 +46,16 @@ class BDD100K(MESSPreparer):
             f'{self.download}.')
 
     def collect(self, raw):
-        splits = dict(unpaired=dict(
-            images_without_label=[], labels_without_image=[]))
+        splits = dict(
+            unpaired=dict(images_without_label=[], labels_without_image=[]))
         for ours, official in (('train', 'train'), ('test', 'val')):
-            images = _by_stem(osp.join(raw, 'images', '10k', official), '.jpg')
-            labels = _by_stem(self.label_dir(raw, official), '.png')
-            pairs, unpaired = pair_by_stem(images, labels,
-                                           f'{self.key} {official}')
-            splits[ours] = pairs
-            for kind, stems in unpaired.items():
-                splits['unpaired'][kind] += [f'{official}/{s}' for s in stems]
+            images = files_by_stem(
+                osp.join(raw, 'images', '10k', official, '*.jpg'))
+            labels = files_by_stem(
+                osp.join(self.label_dir(raw, official), '*.png'))
+            splits[ours], _ = pair_by_stem(images, labels,
+                                           f'{self.key} {official}',
+                                           splits['unpaired'], f'{official}/')
         splits['train'], splits['val'] = carve(splits['train'], 0.1, seed=0)
         return splits
 

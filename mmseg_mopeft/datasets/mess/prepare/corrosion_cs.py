@@ -1,8 +1,7 @@
-import glob
 import os.path as osp
 
-from .base import (PREPARERS, MESSPreparer, carve, keep_ids, pair_by_stem,
-                   read_ids)
+from .base import (PREPARERS, MESSPreparer, carve, files_by_stem, keep_ids,
+                   pair_by_stem, read_ids)
 
 _ROOT = 'original'  # the 512x512 copy next to it is a resized duplicate
 
@@ -34,15 +33,11 @@ class CorrosionCS(MESSPreparer):
         unpaired = dict(images_without_label=[], labels_without_image=[])
         for split, folder in (('train', 'Train'), ('test', 'Test')):
             base = osp.join(raw, _ROOT, folder)
-            images = {osp.splitext(osp.basename(p))[0]: p
-                      for p in glob.glob(osp.join(base, 'images', '*.jp*g'))}
-            labels = {osp.splitext(osp.basename(p))[0]: p
-                      for p in glob.glob(osp.join(base, 'masks', '*.png'))}
-            pairs, missing = pair_by_stem(images, labels,
-                                          f'{self.key} {folder}')
-            for kind, stems in missing.items():
-                unpaired[kind] += [f'{folder}/{s}' for s in stems]
-            splits[split] = pairs
+            images = files_by_stem(osp.join(base, 'images', '*.jp*g'))
+            labels = files_by_stem(osp.join(base, 'masks', '*.png'))
+            splits[split], _ = pair_by_stem(images, labels,
+                                            f'{self.key} {folder}', unpaired,
+                                            f'{folder}/')
         train, val = carve(splits['train'], 0.1, seed=0)
         return dict(train=train, val=val, test=splits['test'],
                     unpaired=unpaired)

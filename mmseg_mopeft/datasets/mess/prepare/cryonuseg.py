@@ -1,10 +1,9 @@
-import glob
 import os.path as osp
 
 import mmcv
 import numpy as np
 
-from .base import PREPARERS, MESSPreparer, carve, pair_by_stem
+from .base import PREPARERS, MESSPreparer, carve, files_by_stem, pair_by_stem
 
 _MASKS = ('Annotator 1 (biologist second round of manual marks up)/'
           'Annotator 1 (biologist second round of manual marks up)/'
@@ -26,14 +25,8 @@ class CryoNuSeg(MESSPreparer):
         'numbers are not comparable with MESS\'s full 30-image test set.')
 
     def collect(self, raw):
-        images = {
-            osp.splitext(osp.basename(p))[0]: p
-            for p in glob.glob(osp.join(raw, 'tissue images', '*.tif'))
-        }
-        labels = {
-            osp.splitext(osp.basename(p))[0]: p
-            for p in glob.glob(osp.join(raw, _MASKS, '*.png'))
-        }
+        images = files_by_stem(osp.join(raw, 'tissue images', '*.tif'))
+        labels = files_by_stem(osp.join(raw, _MASKS, '*.png'))
         pairs, unpaired = pair_by_stem(images, labels, self.key)
         rest, test = carve(pairs, 0.2, seed=0)
         train, val = carve(rest, 0.25, seed=1)

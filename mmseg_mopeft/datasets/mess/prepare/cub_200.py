@@ -13,13 +13,13 @@ Splits: ``train_test_split.txt`` is_training_image = 1 (5994) minus a seeded
 MESS's test set. Only images listed in ``images.txt`` belong to the dataset;
 a listed image missing on disk is an incomplete download and fails.
 """
-import glob
 import os.path as osp
 
 import numpy as np
 from PIL import Image
 
-from .base import PREPARERS, MESSPreparer, RawDataError, carve, pair_by_stem
+from .base import (PREPARERS, MESSPreparer, RawDataError, carve, files_by_stem,
+                   pair_by_stem)
 
 _FOREGROUND = 128  # strictly above: at least 3 of the 5 annotators
 
@@ -62,10 +62,7 @@ class CUB200(MESSPreparer):
                 f'{self.key}: {len(missing)} images listed in images.txt are '
                 f'missing, e.g. {missing[:3]}. Get the dataset from '
                 f'{self.download}.')
-        labels = {
-            osp.splitext(osp.basename(p))[0]: p
-            for p in glob.glob(osp.join(raw, 'segmentations', '*', '*.png'))
-        }
+        labels = files_by_stem(osp.join(raw, 'segmentations', '*', '*.png'))
         pairs, unpaired = pair_by_stem(images, labels, self.key)
         splits = dict(train=[], test=[], unpaired=unpaired)
         for pair in pairs:

@@ -10,20 +10,12 @@ palette index is not an intensity.
 Splits: the official train_img/train_lab (300) minus a seeded 10% (carve
 seed 0) that is our val; test = test_img/test_lab (237), MESS's test set.
 """
-import glob
 import os.path as osp
 
 import numpy as np
 from PIL import Image
 
-from .base import PREPARERS, MESSPreparer, carve, pair_by_stem
-
-
-def _by_stem(folder, suffix):
-    return {
-        osp.basename(p)[:-len(suffix)]: p
-        for p in glob.glob(osp.join(folder, '*' + suffix))
-    }
+from .base import PREPARERS, MESSPreparer, carve, files_by_stem, pair_by_stem
 
 
 @PREPARERS.register_module(name='deepcrack')
@@ -40,15 +32,14 @@ class DeepCrack(MESSPreparer):
         '(237), the MESS test set.')
 
     def collect(self, raw):
-        splits = dict(unpaired=dict(
-            images_without_label=[], labels_without_image=[]))
+        splits = dict(
+            unpaired=dict(images_without_label=[], labels_without_image=[]))
         for split in ('train', 'test'):
-            images = _by_stem(osp.join(raw, f'{split}_img'), '.jpg')
-            labels = _by_stem(osp.join(raw, f'{split}_lab'), '.png')
-            splits[split], unpaired = pair_by_stem(images, labels,
-                                                   f'{self.key} {split}')
-            for kind, stems in unpaired.items():
-                splits['unpaired'][kind] += [f'{split}/{s}' for s in stems]
+            images = files_by_stem(osp.join(raw, f'{split}_img', '*.jpg'))
+            labels = files_by_stem(osp.join(raw, f'{split}_lab', '*.png'))
+            splits[split], _ = pair_by_stem(images, labels,
+                                            f'{self.key} {split}',
+                                            splits['unpaired'], f'{split}/')
         splits['train'], splits['val'] = carve(splits['train'], 0.1, seed=0)
         return splits
 

@@ -49,11 +49,9 @@ class FloodNet(MESSPreparer):
                 osp.basename(p)[:-len('_lab.png')]: p for p in glob.glob(
                     osp.join(raw, split, f'{split}-label-img', '*_lab.png'))
             }
-            pairs, missing = pair_by_stem(images, labels,
-                                          f'{self.key} {split}')
-            for kind, stems in missing.items():
-                unpaired[kind] += [f'{split}/{s}' for s in stems]
-            splits[split] = pairs
+            splits[split], _ = pair_by_stem(images, labels,
+                                            f'{self.key} {split}', unpaired,
+                                            f'{split}/')
         return dict(**splits, unpaired=unpaired)
 
     def read_label(self, path):

@@ -9,20 +9,12 @@ loses a seeded 10% to our val. MESS expects 2125 test pairs although 2135
 test images are published: unpaired files are listed in ``meta.json``.
 Images are read as stored (EXIF orientation not applied).
 """
-import glob
 import os.path as osp
 
-from .base import (PREPARERS, MESSPreparer, carve, keep_ids, pair_by_stem,
-                   read_ids)
+from .base import (PREPARERS, MESSPreparer, carve, files_by_stem, keep_ids,
+                   pair_by_stem, read_ids)
 
 _NUM_CLASSES = 104
-
-
-def _by_stem(folder, suffix):
-    return {
-        osp.basename(p)[:-len(suffix)]: p
-        for p in glob.glob(osp.join(folder, '*' + suffix))
-    }
 
 
 @PREPARERS.register_module(name='foodseg103')
@@ -40,18 +32,16 @@ class FoodSeg103(MESSPreparer):
         'val.')
 
     def collect(self, raw):
-        splits = dict(unpaired=dict(
-            images_without_label=[], labels_without_image=[]))
+        splits = dict(
+            unpaired=dict(images_without_label=[], labels_without_image=[]))
         for split in ('train', 'test'):
-            images = _by_stem(osp.join(raw, 'Images', 'img_dir', split),
-                              '.jpg')
-            labels = _by_stem(osp.join(raw, 'Images', 'ann_dir', split),
-                              '.png')
-            pairs, unpaired = pair_by_stem(images, labels,
-                                           f'{self.key} {split}')
-            splits[split] = pairs
-            for kind, stems in unpaired.items():
-                splits['unpaired'][kind] += [f'{split}/{s}' for s in stems]
+            images = files_by_stem(
+                osp.join(raw, 'Images', 'img_dir', split, '*.jpg'))
+            labels = files_by_stem(
+                osp.join(raw, 'Images', 'ann_dir', split, '*.png'))
+            splits[split], _ = pair_by_stem(images, labels,
+                                            f'{self.key} {split}',
+                                            splits['unpaired'], f'{split}/')
         splits['train'], splits['val'] = carve(splits['train'], 0.1, seed=0)
         return splits
 

@@ -93,11 +93,9 @@ class ISAID(MESSPreparer):
         splits = {}
         unpaired = dict(images_without_label=[], labels_without_image=[])
         for split in ('train', 'val'):
-            pairs, missing = pair_by_stem(*self._scan(raw, split),
-                                          f'{self.key} {split}')
-            for kind, stems in missing.items():
-                unpaired[kind] += [f'{split}/{s}' for s in stems]
-            splits[split] = pairs
+            splits[split], _ = pair_by_stem(*self._scan(raw, split),
+                                            f'{self.key} {split}', unpaired,
+                                            f'{split}/')
         train, val = carve(splits['train'], 0.1, seed=0)
         return dict(train=train, val=val, test=splits['val'],
                     unpaired=unpaired)

@@ -1,10 +1,10 @@
-import glob
 import os.path as osp
 
 import numpy as np
 from PIL import Image
 
-from .base import PREPARERS, MESSPreparer, RawDataError, carve, pair_by_stem
+from .base import (PREPARERS, MESSPreparer, RawDataError, carve, files_by_stem,
+                   pair_by_stem)
 
 
 @PREPARERS.register_module(name='kvasir_instrument')
@@ -40,10 +40,8 @@ class KvasirInstrument(MESSPreparer):
         super().check(raw)
 
     def collect(self, raw):
-        images = {osp.splitext(osp.basename(p))[0]: p
-                  for p in glob.glob(osp.join(raw, 'images', '*.jpg'))}
-        labels = {osp.splitext(osp.basename(p))[0]: p
-                  for p in glob.glob(osp.join(raw, 'masks', '*.png'))}
+        images = files_by_stem(osp.join(raw, 'images', '*.jpg'))
+        labels = files_by_stem(osp.join(raw, 'masks', '*.png'))
         pairs, unpaired = pair_by_stem(images, labels, self.key)
         by_stem = {p.stem: p for p in pairs}
         ids = {split: self._ids(osp.join(raw, f'{split}.txt'))

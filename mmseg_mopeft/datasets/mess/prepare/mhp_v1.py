@@ -20,7 +20,7 @@ from collections import defaultdict
 import numpy as np
 from PIL import Image, ImageFile
 
-from .base import PREPARERS, MESSPreparer, pair_by_stem
+from .base import PREPARERS, MESSPreparer, files_by_stem, pair_by_stem
 
 _NUM_CLASSES = 19
 
@@ -47,10 +47,7 @@ class MHPv1(MESSPreparer):
         self.train_count = train_count
 
     def collect(self, raw):
-        images = {
-            osp.splitext(osp.basename(p))[0]: p
-            for p in glob.glob(osp.join(raw, 'images', '*.jpg'))
-        }
+        images = files_by_stem(osp.join(raw, 'images', '*.jpg'))
         masks = defaultdict(list)
         for path in sorted(glob.glob(osp.join(raw, 'annotations', '*.png'))):
             masks[osp.basename(path)[:-4].rsplit('_', 2)[0]].append(path)

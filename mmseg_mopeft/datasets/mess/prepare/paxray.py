@@ -50,11 +50,9 @@ class PAXRay(MESSPreparer):
                 if not (osp.isfile(image) or osp.isfile(target)):
                     unpaired.setdefault('listed_but_missing', []).append(
                         f'{split}/{stem}')
-            pairs, missing = pair_by_stem(images, labels,
-                                          f'{self.key} {split}')
-            for kind, stems in missing.items():
-                unpaired[kind] += [f'{split}/{s}' for s in stems]
-            splits[split] = pairs
+            splits[split], _ = pair_by_stem(images, labels,
+                                            f'{self.key} {split}', unpaired,
+                                            f'{split}/')
         return dict(**splits, unpaired=unpaired)
 
     def read_label(self, path):

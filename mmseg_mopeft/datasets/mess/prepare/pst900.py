@@ -1,8 +1,7 @@
-import glob
 import os.path as osp
 
-from .base import (PREPARERS, MESSPreparer, carve, keep_ids, pair_by_stem,
-                   read_ids)
+from .base import (PREPARERS, MESSPreparer, carve, files_by_stem, keep_ids,
+                   pair_by_stem, read_ids)
 
 
 @PREPARERS.register_module(name='pst900')
@@ -32,14 +31,11 @@ class PST900(MESSPreparer):
         unpaired = dict(images_without_label=[], labels_without_image=[])
         for split in ('train', 'test'):
             images, labels = (
-                {osp.splitext(osp.basename(p))[0]: p
-                 for p in glob.glob(osp.join(raw, split, kind, '*.png'))}
+                files_by_stem(osp.join(raw, split, kind, '*.png'))
                 for kind in ('thermal', 'labels'))
-            pairs, missing = pair_by_stem(images, labels,
-                                          f'{self.key} {split}')
-            for kind, stems in missing.items():
-                unpaired[kind] += [f'{split}/{s}' for s in stems]
-            splits[split] = pairs
+            splits[split], _ = pair_by_stem(images, labels,
+                                            f'{self.key} {split}', unpaired,
+                                            f'{split}/')
         train, val = carve(splits['train'], 0.1, seed=0)
         return dict(train=train, val=val, test=splits['test'],
                     unpaired=unpaired)

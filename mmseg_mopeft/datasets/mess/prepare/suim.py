@@ -14,21 +14,13 @@ The per-class binary masks in ``masks/<FV|HD|...>/`` subfolders are unused.
 Splits: train_val (1525, no official division) minus a seeded 10% (carve
 seed 0) that is our val; test = TEST (110), MESS's test set.
 """
-import glob
 import os.path as osp
 
 import mmcv
 import numpy as np
 from PIL import Image
 
-from .base import PREPARERS, MESSPreparer, carve, pair_by_stem
-
-
-def _by_stem(folder, suffix):
-    return {
-        osp.basename(p)[:-len(suffix)]: p
-        for p in glob.glob(osp.join(folder, '*' + suffix))
-    }
+from .base import PREPARERS, MESSPreparer, carve, files_by_stem, pair_by_stem
 
 
 @PREPARERS.register_module(name='suim')
@@ -45,15 +37,14 @@ class SUIM(MESSPreparer):
         'that is our val; test = official TEST (110), the MESS test set.')
 
     def collect(self, raw):
-        splits = dict(unpaired=dict(
-            images_without_label=[], labels_without_image=[]))
+        splits = dict(
+            unpaired=dict(images_without_label=[], labels_without_image=[]))
         for split, folder in (('train', 'train_val'), ('test', 'TEST')):
-            images = _by_stem(osp.join(raw, folder, 'images'), '.jpg')
-            labels = _by_stem(osp.join(raw, folder, 'masks'), '.bmp')
-            splits[split], unpaired = pair_by_stem(images, labels,
-                                                   f'{self.key} {folder}')
-            for kind, stems in unpaired.items():
-                splits['unpaired'][kind] += [f'{folder}/{s}' for s in stems]
+            images = files_by_stem(osp.join(raw, folder, 'images', '*.jpg'))
+            labels = files_by_stem(osp.join(raw, folder, 'masks', '*.bmp'))
+            splits[split], _ = pair_by_stem(images, labels,
+                                            f'{self.key} {folder}',
+                                            splits['unpaired'], f'{folder}/')
         splits['train'], splits['val'] = carve(splits['train'], 0.1, seed=0)
         return splits
 

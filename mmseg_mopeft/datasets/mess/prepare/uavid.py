@@ -67,11 +67,9 @@ class UAVid(MESSPreparer):
                     seq = osp.basename(osp.dirname(osp.dirname(path)))
                     stem = f'{seq}_{osp.splitext(osp.basename(path))[0]}'
                     found[stem], sequence[stem] = path, seq
-            pairs, missing = pair_by_stem(files['Images'], files['Labels'],
-                                          f'{self.key} {split}')
-            for kind, stems in missing.items():
-                unpaired[kind] += [f'{split}/{s}' for s in stems]
-            splits[split] = pairs
+            splits[split], _ = pair_by_stem(files['Images'], files['Labels'],
+                                            f'{self.key} {split}', unpaired,
+                                            f'{split}/')
         seqs = sorted({sequence[p.stem] for p in splits['train']})
         _, held_out = carve([Pair(s, '', '') for s in seqs], 0.1, seed=0)
         held_out = {p.stem for p in held_out}

@@ -28,12 +28,11 @@ other value become 255. MESS leaves values above 3 as they are.
 
 Tiling: 1024 px after splitting.
 """
-import glob
 import os.path as osp
 
 import numpy as np
 
-from .base import PREPARERS, MESSPreparer, pair_by_stem
+from .base import PREPARERS, MESSPreparer, files_by_stem, pair_by_stem
 
 # per-band mean and std of WorldFloods (B1..B12 incl. B8A and B10), the
 # constants MESS divides by (their float32 sum)
@@ -118,15 +117,12 @@ class WorldFloods(MESSPreparer):
         splits = {}
         unpaired = dict(images_without_label=[], labels_without_image=[])
         for split in self.splits:
-            images, labels = ({
-                osp.splitext(osp.basename(p))[0]: p
-                for p in glob.glob(osp.join(raw, split, kind, '*.tif'))
-            } for kind in ('S2', 'gt'))
-            pairs, missing = pair_by_stem(images, labels,
-                                          f'{self.key} {split}')
-            for kind, stems in missing.items():
-                unpaired[kind] += [f'{split}/{s}' for s in stems]
-            splits[split] = pairs
+            images, labels = (
+                files_by_stem(osp.join(raw, split, kind, '*.tif'))
+                for kind in ('S2', 'gt'))
+            splits[split], _ = pair_by_stem(images, labels,
+                                            f'{self.key} {split}', unpaired,
+                                            f'{split}/')
         return dict(**splits, unpaired=unpaired)
 
     def read_image(self, path):

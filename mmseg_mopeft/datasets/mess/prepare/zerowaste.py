@@ -33,11 +33,9 @@ class ZeroWaste(MESSPreparer):
         for split in ('train', 'val', 'test'):
             images, labels = (self._pngs(osp.join(raw, _ROOT, split, kind))
                               for kind in ('data', 'sem_seg'))
-            pairs, missing = pair_by_stem(images, labels,
-                                          f'{self.key} {split}')
-            for kind, stems in missing.items():
-                unpaired[kind] += [f'{split}/{s}' for s in stems]
-            splits[split] = pairs
+            splits[split], _ = pair_by_stem(images, labels,
+                                            f'{self.key} {split}', unpaired,
+                                            f'{split}/')
         return dict(**splits, unpaired=unpaired)
 
     @staticmethod
