@@ -1,5 +1,8 @@
-"""Shrinking real configs to the tiny arch and generated data."""
+"""Shrinking real configs to the tiny arch and generated data; running
+the tools/ scripts."""
+import os
 import os.path as osp
+import subprocess
 
 from mmengine.config import Config
 
@@ -59,3 +62,13 @@ def tiny_config(config: str,
     cfg.randomness = dict(seed=0)
     cfg.env_cfg.dist_cfg = dict(backend='gloo')
     return cfg
+
+
+def run_tool(args, extra_env=None, **kwargs):
+    """Run a command from the repo root on CPU; fail with its output."""
+    env = dict(os.environ, PYTHONPATH=REPO, CUDA_VISIBLE_DEVICES='')
+    env.update(extra_env or {})
+    proc = subprocess.run(
+        args, cwd=REPO, env=env, capture_output=True, text=True, **kwargs)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return proc

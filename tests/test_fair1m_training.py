@@ -5,7 +5,6 @@ import importlib.util
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 from collections import Counter
 
@@ -13,6 +12,7 @@ import mmcv
 import numpy as np
 import pytest
 import torch
+from helpers import REPO, run_tool
 from mmdet.structures import DetDataSample
 from mmdet.structures.mask import PolygonMasks
 from mmengine.config import Config
@@ -22,7 +22,6 @@ from mmseg_mopeft.datasets import FAIR1MDataset
 from mmseg_mopeft.evaluation import FAIR1MMetric
 from mmseg_mopeft.models.heads import Masks2BoxesHead
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FAIR1M = osp.join(REPO, '..', 'shared', 'data', 'fair1m')
 CONFIG = 'configs/fair1m/lora_vitb_fair1m.py'
 METHODS = ('frozen', 'vpt', 'vpt_deep', 'lora', 'mopeft')
@@ -103,10 +102,8 @@ def _check_saved_table(folder):
     return saved
 
 
-def test_train_and_evaluate_on_real_tiles(tmp_path, tiles_root,
-                                          tiny_sam_ckpt):
-    cfg = tiny_det_config(CONFIG, tiles_root, str(tmp_path),
-                          tiny_sam_ckpt[0])
+def test_train_and_evaluate_on_real_tiles(tmp_path, tiles_root, tiny_sam_ckpt):
+    cfg = tiny_det_config(CONFIG, tiles_root, str(tmp_path), tiny_sam_ckpt[0])
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert runner.iter == 4
@@ -121,17 +118,22 @@ def test_train_and_evaluate_on_real_tiles(tmp_path, tiles_root,
     present = Counter(classes[i['bbox_label']] for d in val
                       for i in d['instances'])
     categories = {
-        cat for cat, names in val.metainfo['categories'].items()
+        cat
+        for cat, names in val.metainfo['categories'].items()
         if set(names) & set(present)
     }
     assert len(categories) >= 3
     assert set(metrics) == {'fair1m/mAP'} | {
-        f'fair1m/mAP_{c}' for c in categories
-    } | {f'fair1m/AP50_{n}' for n in present}
+        f'fair1m/mAP_{c}'
+        for c in categories
+    } | {f'fair1m/AP50_{n}'
+         for n in present}
     log_dir, = glob.glob(str(tmp_path / '2*'))
     saved = _check_saved_table(log_dir)
-    assert {n: v['num_gts'] for n, v in saved['per_class'].items()
-            if v['num_gts']} == present
+    assert {
+        n: v['num_gts']
+        for n, v in saved['per_class'].items() if v['num_gts']
+    } == present
     log = open(glob.glob(osp.join(log_dir, '*.log'))[0]).read()
     assert 'Trainable parameters:' in log
     assert f'from {tiny_sam_ckpt[0]}' in log  # SAM weights were loaded
@@ -165,8 +167,8 @@ def test_perfect_masks_give_near_perfect_map(tiles_root):
                 scale_factor=(scale, scale)))
         head.max_per_img = max(len(labels), 1)
         pred, = head.predict_by_feat(cls[None], masks[None], [sample])
-        gt = torch.tensor([i['bbox'] for i in info['instances']]).reshape(
-            -1, 4)
+        gt = torch.tensor([i['bbox']
+                           for i in info['instances']]).reshape(-1, 4)
         metric.process({}, [
             dict(
                 gt_instances=dict(bboxes=gt, labels=labels),
@@ -180,30 +182,24 @@ def test_perfect_masks_give_near_perfect_map(tiles_root):
     assert metrics['fair1m/mAP'] > 0.99
 
 
-def _run(args, extra_env=None, **kwargs):
-    env = dict(
-        os.environ,
-        PYTHONPATH=REPO,
-        CUDA_VISIBLE_DEVICES='',
-        **extra_env or {})
-    proc = subprocess.run(
-        args, cwd=REPO, env=env, capture_output=True, text=True, **kwargs)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return proc
-
-
 def test_tools_train_then_test_with_show_dir(tmp_path, tiles_root,
                                              tiny_sam_ckpt):
-    cfg = tiny_det_config(CONFIG, tiles_root, str(tmp_path / 'work'),
-                          tiny_sam_ckpt[0], num_val=3)
+    cfg = tiny_det_config(
+        CONFIG,
+        tiles_root,
+        str(tmp_path / 'work'),
+        tiny_sam_ckpt[0],
+        num_val=3)
     cfg_file = str(tmp_path / 'cfg.py')
     cfg.dump(cfg_file)
-    _run([sys.executable, 'tools/train.py', cfg_file, '--cfg-options',
-          'train_cfg.max_iters=2'])
+    run_tool([
+        sys.executable, 'tools/train.py', cfg_file, '--cfg-options',
+        'train_cfg.max_iters=2'
+    ])
     ckpt = str(tmp_path / 'work' / 'iter_2.pth')
     assert osp.isfile(ckpt)
     show_dir = tmp_path / 'vis'
-    proc = _run([
+    proc = run_tool([
         sys.executable, 'tools/test.py', cfg_file, ckpt, '--show-dir',
         str(show_dir), '--work-dir',
         str(tmp_path / 'test'), '--out',
@@ -215,8 +211,7 @@ def test_tools_train_then_test_with_show_dir(tmp_path, tiles_root,
     _check_saved_table(str(tmp_path / 'out'))  # --out: table + detections
     detections = json.load(open(tmp_path / 'out' / 'fair1m_detections.json'))
     assert sorted(detections) == ['1003_0_0', '1003_0_320', '1003_0_616']
-    images = sorted(glob.glob(str(show_dir / '**' / '*.png'),
-                              recursive=True))
+    images = sorted(glob.glob(str(show_dir / '**' / '*.png'), recursive=True))
     assert len(images) == 3  # one per val tile
     # ground truth | predictions, drawn over the first val tile
     val = FAIR1MDataset(
@@ -231,14 +226,18 @@ def test_tools_train_then_test_with_show_dir(tmp_path, tiles_root,
 
 
 def test_dist_train_two_cpu_processes(tmp_path, tiles_root, tiny_sam_ckpt):
-    cfg = tiny_det_config(CONFIG, tiles_root, str(tmp_path / 'work'),
-                          tiny_sam_ckpt[0], num_val=2)
+    cfg = tiny_det_config(
+        CONFIG,
+        tiles_root,
+        str(tmp_path / 'work'),
+        tiny_sam_ckpt[0],
+        num_val=2)
     cfg.env_cfg.dist_cfg = dict(backend='nccl')  # as in real configs
     cfg_file = str(tmp_path / 'cfg.py')
     cfg.dump(cfg_file)
-    _run(['bash', 'tools/dist_train.sh', cfg_file, '2'],
-         timeout=600,
-         extra_env=dict(PYTHON=sys.executable, PORT='29527'))
+    run_tool(['bash', 'tools/dist_train.sh', cfg_file, '2'],
+             timeout=600,
+             extra_env=dict(PYTHON=sys.executable, PORT='29527'))
     assert osp.isfile(tmp_path / 'work' / 'iter_4.pth')
     log = open(glob.glob(str(tmp_path / 'work' / '*' / '*.log'))[0]).read()
     assert 'Distributed training: True' in log

@@ -2,12 +2,11 @@
 import glob
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
 import torch
-from helpers import REPO, tiny_config
+from helpers import run_tool, tiny_config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
@@ -40,7 +39,10 @@ def test_train_and_val_a_few_iterations(tmp_path, cryo_root, tiny_sam_ckpt):
 class _Interrupt(Hook):
     priority = 'LOWEST'  # after the checkpoint hook has saved
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         if runner.iter + 1 == 2:
             raise KeyboardInterrupt
@@ -57,8 +59,8 @@ def _train(cfg, hooks=()):
     return runner
 
 
-def test_resume_matches_uninterrupted_run(tmp_path, cryo_root,
-                                          tiny_sam_ckpt):
+def test_resume_matches_uninterruptedrun_tool(tmp_path, cryo_root,
+                                              tiny_sam_ckpt):
     ckpt = tiny_sam_ckpt[0]
     straight = _train(
         tiny_config(CONFIG, cryo_root, str(tmp_path / 'a'), ckpt))
@@ -80,8 +82,8 @@ def test_resume_matches_uninterrupted_run(tmp_path, cryo_root,
     assert opt_a['param_groups'] == opt_b['param_groups']
     for key, state in opt_a['state'].items():
         for name, value in state.items():
-            assert torch.allclose(value, opt_b['state'][key][name],
-                                  atol=1e-6), (key, name)
+            assert torch.allclose(
+                value, opt_b['state'][key][name], atol=1e-6), (key, name)
 
 
 def test_resume_keeps_weights_only_loading_safe(tmp_path):
@@ -90,8 +92,12 @@ def test_resume_keeps_weights_only_loading_safe(tmp_path):
     import numpy as np
     from mmengine.logging import HistoryBuffer
     good = tmp_path / 'good.pth'
-    torch.save(dict(meta=dict(buf=HistoryBuffer([1.0, 2.0], [1, 1]),
-                              arr=np.arange(3), seed=np.int64(3))), good)
+    torch.save(
+        dict(
+            meta=dict(
+                buf=HistoryBuffer([1.0, 2.0], [1, 1]),
+                arr=np.arange(3),
+                seed=np.int64(3))), good)
     loaded = torch.load(good)  # weights_only defaults to True
     assert loaded['meta']['buf'].mean() == 1.5
 
@@ -106,27 +112,20 @@ def test_resume_keeps_weights_only_loading_safe(tmp_path):
         torch.load(bad)
 
 
-def _run(args, extra_env=None, **kwargs):
-    env = dict(os.environ, PYTHONPATH=REPO, CUDA_VISIBLE_DEVICES='')
-    env.update(extra_env or {})
-    proc = subprocess.run(
-        args, cwd=REPO, env=env, capture_output=True, text=True, **kwargs)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return proc
-
-
 def test_tools_train_then_test_with_show_dir(tmp_path, cryo_root,
                                              tiny_sam_ckpt):
     cfg = tiny_config(CONFIG, cryo_root, str(tmp_path / 'work'),
                       tiny_sam_ckpt[0])
     cfg_file = str(tmp_path / 'cfg.py')
     cfg.dump(cfg_file)
-    _run([sys.executable, 'tools/train.py', cfg_file, '--cfg-options',
-          'train_cfg.max_iters=2'])
+    run_tool([
+        sys.executable, 'tools/train.py', cfg_file, '--cfg-options',
+        'train_cfg.max_iters=2'
+    ])
     ckpt = str(tmp_path / 'work' / 'iter_2.pth')
     assert osp.isfile(ckpt)
     show_dir = tmp_path / 'vis'
-    proc = _run([
+    proc = run_tool([
         sys.executable, 'tools/test.py', cfg_file, ckpt, '--show-dir',
         str(show_dir), '--work-dir',
         str(tmp_path / 'test')
@@ -143,22 +142,22 @@ def test_dist_train_and_test_two_cpu_processes(tmp_path, cryo_root,
     cfg.env_cfg.dist_cfg = dict(backend='nccl')  # as in real configs
     cfg_file = str(tmp_path / 'cfg.py')
     cfg.dump(cfg_file)
-    _run(['bash', 'tools/dist_train.sh', cfg_file, '2'],
-         timeout=600,
-         extra_env=dict(PYTHON=sys.executable, PORT='29517'))
+    run_tool(['bash', 'tools/dist_train.sh', cfg_file, '2'],
+             timeout=600,
+             extra_env=dict(PYTHON=sys.executable, PORT='29517'))
     assert osp.isfile(tmp_path / 'work' / 'iter_4.pth')
     log = open(glob.glob(str(tmp_path / 'work' / '*' / '*.log'))[0]).read()
     assert 'Distributed training: True' in log
     assert 'GPU number: 2' in log  # mmengine's name for the world size
     assert "dist_cfg: {'backend': 'gloo'}" in log
 
-    proc = _run([
+    proc = run_tool([
         'bash', 'tools/dist_test.sh', cfg_file,
         str(tmp_path / 'work' / 'iter_4.pth'), '2', '--work-dir',
         str(tmp_path / 'test')
     ],
-                timeout=600,
-                extra_env=dict(PYTHON=sys.executable, PORT='29518'))
+                    timeout=600,
+                    extra_env=dict(PYTHON=sys.executable, PORT='29518'))
     assert 'Iter(test) [1/1]' in proc.stdout + proc.stderr  # 2 images / 2
     assert 'mIoU' in proc.stdout + proc.stderr
 
@@ -166,18 +165,18 @@ def test_dist_train_and_test_two_cpu_processes(tmp_path, cryo_root,
 def test_mmseg_analysis_tools_run_on_our_configs(tmp_path, cryo_root):
     """mmseg's benchmark.py and our fixed get_flops.py run on our configs."""
     import mmseg
-    tools = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools',
-                     'analysis_tools')
+    tools = osp.join(
+        osp.dirname(mmseg.__file__), '.mim', 'tools', 'analysis_tools')
     cfg = tiny_config(CONFIG, cryo_root, str(tmp_path / 'work'))
     cfg_file = str(tmp_path / 'cfg.py')
     cfg.dump(cfg_file)
-    proc = _run([
+    proc = run_tool([
         sys.executable, 'tools/analysis_tools/get_flops.py', cfg_file,
         '--shape', '64'
     ])
     flops = proc.stdout.split('Flops: ')[1].split()[0]
     assert float(flops.rstrip('KMGT')) > 0
-    _run([
+    run_tool([
         sys.executable,
         osp.join(tools, 'benchmark.py'), cfg_file, 'none', '--work-dir',
         str(tmp_path / 'bench')
