@@ -6,7 +6,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mess_helpers import load_split
+from mess_helpers import load_split, read_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
@@ -72,14 +72,12 @@ def test_prepare_bdd100k(tmp_path):
 
     stems = {}
     for split in ('train', 'val', 'test'):
-        names = sorted(os.listdir(osp.join(out, 'ann_dir', split)))
-        stems[split] = {n[:-4] for n in names}
-        for name in names:
-            label = mmcv.imread(osp.join(out, 'ann_dir', split, name),
-                                flag='unchanged')
-            np.testing.assert_array_equal(label, expected(raw_ids[name[:-4]]))
+        written = read_split(out, split)
+        stems[split] = set(written)
+        for stem, label in written.items():
+            np.testing.assert_array_equal(label, expected(raw_ids[stem]))
             img = mmcv.imread(
-                osp.join(out, 'img_dir', split, name[:-4] + '.jpg'))
+                osp.join(out, 'img_dir', split, stem + '.jpg'))
             assert img.shape == (H, W, 3)
     assert stems['test'] == {'v000a-0000b', 'v001a-0001b', 'v002a-0002b'}
     assert stems['train'] | stems['val'] == {

@@ -6,7 +6,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mess_helpers import load_split
+from mess_helpers import load_split, read_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
@@ -85,15 +85,13 @@ def test_prepare_dram(tmp_path):
     assert 'not comparable' in meta['split_policy']
     stems = {}
     for split in ('train', 'val', 'test'):
-        names = sorted(os.listdir(osp.join(out, 'ann_dir', split)))
-        stems[split] = {n[:-4] for n in names}
-        for name in names:
-            label = mmcv.imread(osp.join(out, 'ann_dir', split, name),
-                                flag='unchanged')
-            np.testing.assert_array_equal(label, expected(labels[name[:-4]]))
+        written = read_split(out, split)
+        stems[split] = set(written)
+        for stem, label in written.items():
+            np.testing.assert_array_equal(label, expected(labels[stem]))
             assert label[0, :5].tolist() == [11, 0, 11, 255, 255]
             img = mmcv.imread(osp.join(out, 'img_dir', split,
-                                       name[:-4] + '.jpg'))
+                                       stem + '.jpg'))
             assert img.shape == (H, W, 3)
     assert not stems['train'] & stems['val']
     assert not (stems['train'] | stems['val']) & stems['test']

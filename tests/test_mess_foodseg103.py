@@ -5,7 +5,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mess_helpers import load_split
+from mess_helpers import load_split, read_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
@@ -53,17 +53,15 @@ def test_prepare_foodseg103(tmp_path):
         labels_without_image=['test/00104'])
     stems = {}
     for split in ('train', 'val', 'test'):
-        names = sorted(os.listdir(osp.join(out, 'ann_dir', split)))
-        stems[split] = {n[:-4] for n in names}
-        for name in names:
-            label = mmcv.imread(osp.join(out, 'ann_dir', split, name),
-                                flag='unchanged')
-            ids = labels[name[:-4]]
+        written = read_split(out, split)
+        stems[split] = set(written)
+        for stem, label in written.items():
+            ids = labels[stem]
             np.testing.assert_array_equal(
                 label, np.where(ids <= 103, ids, 255))
             assert label[0, :3].tolist() == [103, 255, 255]
             img = mmcv.imread(osp.join(out, 'img_dir', split,
-                                       name[:-4] + '.jpg'))
+                                       stem + '.jpg'))
             assert img.shape == (H, W, 3)
     assert stems['test'] == {'00100', '00101', '00102', '00103'}
     assert stems['train'] | stems['val'] == {f'{i:05d}' for i in range(1, 11)}
