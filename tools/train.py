@@ -8,7 +8,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmseg_mopeft.utils import setup_cpu_distributed
+from mmseg_mopeft.utils import setup_cpu_distributed, teardown_distributed
 
 
 def parse_args():
@@ -74,6 +74,7 @@ def main():
 
     runner = Runner.from_cfg(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

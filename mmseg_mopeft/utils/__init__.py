@@ -1,3 +1,3 @@
-from .dist import setup_cpu_distributed
+from .dist import setup_cpu_distributed, teardown_distributed
 
-__all__ = ['setup_cpu_distributed']
+__all__ = ['setup_cpu_distributed', 'teardown_distributed']
