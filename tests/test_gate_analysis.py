@@ -54,7 +54,8 @@ def test_benchmark_peft_prints_table():
     """Smoke test of the efficiency benchmark on the tiny arch."""
     proc = subprocess.run([
         sys.executable, 'tools/analysis_tools/benchmark_peft.py', '--arch',
-        'tiny', '--size', '64', '--iters', '1', '--methods', 'lora'
+        'tiny', '--size', '64', '--iters', '1', '--methods', 'backprop_floor',
+        'lora'
     ],
                           cwd=REPO,
                           capture_output=True,
@@ -69,11 +70,15 @@ def test_benchmark_peft_prints_table():
         for cells in ([c.strip() for c in line.split('|')[1:-1]]
                       for line in lines[2:])
     }
-    assert set(rows) == {'full_ft', 'lora'}
+    assert set(rows) == {'full_ft', 'backprop_floor', 'lora'}
+    # the floor reference: rank-1 LoRA on q and v of block 0 (tiny: 64 dims)
+    floor_encoder = rows['backprop_floor']['of which encoder']
+    assert int(floor_encoder.replace(',', '')) == 2 * (64 + 64)
     train_ratio = header.index('train step (s)') + 1  # its 'x full' column
     assert rows['full_ft'][header[train_ratio]] == '1.00'
-    lora = [c.strip() for c in lines[3].split('|')[1:-1]]
-    assert float(lora[train_ratio]) > 0
+    for line in lines[3:]:  # 'x full' repeats, so read by position
+        cells = [c.strip() for c in line.split('|')[1:-1]]
+        assert float(cells[train_ratio]) > 0, cells[0]
     count = int(rows['lora']['trainable params'].replace(',', ''))
     assert 0 < count < int(rows['full_ft']['trainable params'].replace(
         ',', ''))

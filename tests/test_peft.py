@@ -69,6 +69,24 @@ def test_lora_adds_low_rank_update_to_q_and_v_only():
     assert torch.allclose(gated, delta * 0.5, atol=1e-6)  # sigmoid(0)
 
 
+def test_trained_lora_equals_merged_weights_with_padded_windows():
+    # 80 px: a 5 x 5 token grid in 4 x 4 windows, so windows are padded. SAM
+    # with the LoRA update merged into its qkv weights is the reference.
+    torch.manual_seed(0)
+    model = SAMViT(arch='tiny', img_size=80, window_size=4, frozen=True,
+                   peft=dict(lora=dict(rank=2, alpha=4))).eval()
+    _randomize(model, 'lora_B')
+    merged = plain_twin(model)
+    with torch.no_grad():
+        for block, twin in zip(model.blocks, merged.blocks):
+            lora, dims = block.tuner.methods['lora'], 64
+            for i, rows in enumerate((slice(0, dims), slice(2 * dims, None))):
+                a = lora.lora_A[i * 2:(i + 1) * 2]
+                twin.attn.qkv.weight[rows] += 2 * lora.lora_B[i] @ a
+        x = torch.randn(2, 3, 80, 80)
+        assert torch.allclose(model(x)[0], merged(x)[0], atol=1e-5)
+
+
 def test_prefix_folding_gives_identical_outputs():
     model = build(dict(prefix=dict(length=5), gated=True))
     x = torch.randn(2, 3, 64, 64)
@@ -159,6 +177,7 @@ def test_trainable_parameters_match_closed_form(peft, per_block, blocks):
 @pytest.mark.parametrize('peft,message', [
     (dict(lroa=dict(rank=8)), "Unknown PEFT method 'lroa'"),
     (dict(lora=dict(rank=0)), r'peft.lora.rank=0: must be an integer'),
+    (dict(lora=dict(rnk=8)), r"peft.lora: .*unexpected keyword .*'rnk'"),
     (dict(lora=dict(rank=65)), r'lora.rank=65: must be an integer \[1, 64\]'),
     (dict(prefix=dict(length=-2)), r'prefix.length=-2'),
     (dict(adapter=dict(dim=0)), r'adapter.dim=0'),
@@ -178,3 +197,22 @@ def test_methods_are_only_in_the_blocks_asked_for():
     assert all(block.tuner is None for block in model.blocks[1:])
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert trainable == ['blocks.0.tuner.methods.prefix.kv']
+
+
+def test_mopeft_trains_under_bf16_autocast():
+    # tools/train.py --amp; LoRA's in-place addmm_ must match the dtype
+    model = build(MOPEFT)
+    _randomize(model, 'lora_B')
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        reference = model(x)[0]
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = model(x)[0]
+    assert torch.allclose(out.float(), reference, atol=0.1)
+    out.float().square().sum().backward()
+    for name in ('lora.lora_A', 'prefix.mlp.2.weight', 'adapter.up.weight',
+                 'gates.prefix.proj.weight'):
+        grad = model.get_parameter(f'blocks.1.tuner.methods.{name}'
+                                   if 'gates' not in name else
+                                   f'blocks.1.tuner.{name}').grad
+        assert grad is not None and grad.abs().sum() > 0, name

@@ -10,6 +10,10 @@ alike); peak memory comes from one training step in a fresh process per
 method (CUDA: max allocated; CPU: peak resident set). Prints a markdown
 table with ratios to full fine-tuning, and the paper's figures beside ours.
 
+``backprop_floor`` is a reference, not a method: one rank-1 LoRA in the first
+block, so the step back-propagates through every block while the tuner
+itself costs nothing. No PEFT that tunes every block can train faster.
+
     python tools/analysis_tools/benchmark_peft.py --size 512 --iters 3
     python tools/analysis_tools/benchmark_peft.py --device cuda --batch-size 4
 """
@@ -22,8 +26,12 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-METHODS = ('full_ft', 'decoder_ft', 'lora', 'vpt', 'vpt_deep', 'adapter',
-           'mopeft')
+METHODS = ('full_ft', 'decoder_ft', 'backprop_floor', 'lora', 'vpt',
+           'vpt_deep', 'adapter', 'mopeft')
+# reference rows: (config method, backbone peft override)
+REFERENCES = {
+    'backprop_floor': ('lora', dict(lora=dict(rank=1, blocks=[0]))),
+}
 # Paper Table 4.5, relative to full fine-tuning (FloodNet): params, training
 # time, inference time (%).
 PAPER = {
@@ -62,8 +70,11 @@ def build(method: str, args):
 
     import mmseg_mopeft  # noqa: F401
     init_default_scope('mmseg')
+    config, peft = REFERENCES.get(method, (method, None))
     cfg = Config.fromfile(
-        osp.join(REPO, f'configs/{method}/{method}_vitb_cryonuseg.py'))
+        osp.join(REPO, f'configs/{config}/{config}_vitb_cryonuseg.py'))
+    if peft is not None:
+        cfg.model.backbone.peft = peft
     size, batch, device = args.size, args.batch_size, args.device
     cfg.model.backbone.update(arch=args.arch, img_size=size, init_cfg=None)
     cfg.model.decode_head.init_cfg = None

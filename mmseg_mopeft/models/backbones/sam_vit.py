@@ -13,7 +13,6 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from segment_anything.modeling.common import LayerNorm2d, MLPBlock
 from segment_anything.modeling.image_encoder import (PatchEmbed, get_rel_pos,
-                                                     window_partition,
                                                      window_unpartition)
 from torch import Tensor, nn
 
@@ -44,7 +43,8 @@ def _expand_state(state: State, repeats: int) -> State:
 
 
 class Attention(nn.Module):
-    """Multi-head attention with SAM's decomposed relative position bias.
+    """Multi-head attention with SAM's decomposed relative position bias,
+    over the whole token grid or over non-overlapping windows.
 
     SAM adds ``rel_h[q, row(k)] + rel_w[q, col(k)]`` to the logits. We fold
     that bias into the dot product instead of materialising an N x N mask:
@@ -52,13 +52,18 @@ class Attention(nn.Module):
     one-hot codes of their row and column. The logits are the same, and
     ``scaled_dot_product_attention`` runs without a mask, so it can use its
     fused kernels and never stores an N x N bias or its gradient.
+
+    Windowed, the q/k/v and output projections run on the image tokens
+    only; window padding gets the projection of a zero token (the qkv bias),
+    which is what SAM computes for its zero-padded tokens.
     """
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool,
-                 input_size: Tuple[int, int]):
+                 input_size: Tuple[int, int], window_size: int = 0):
         super().__init__()
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
+        self.window_size = window_size
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
         self.rel_pos_h = nn.Parameter(
@@ -74,7 +79,8 @@ class Attention(nn.Module):
         """Queries and keys (B, heads, N, C) extended so that their dot
         product is SAM's scaled logits plus its relative position bias.
         ``bias_feature`` appends one more feature (1 in queries, 0 in keys)
-        through which prefix keys can carry a logit bias."""
+        through which prefix keys can carry a logit bias. Zero features pad
+        the width to a multiple of 8, which the fused kernels run faster."""
         h, w = hw
         b, heads, n, dim = q.shape
         r_q = q.reshape(b, heads, h, w, dim)  # SAM uses unscaled queries
@@ -82,17 +88,20 @@ class Attention(nn.Module):
                               get_rel_pos(h, h, self.rel_pos_h))
         bias_w = torch.einsum('bnhwc,wkc->bnhwk', r_q,
                               get_rel_pos(w, w, self.rel_pos_w))
+        pad = -(dim + h + w + bias_feature) % 8
         index = torch.arange(n, device=k.device)
-        codes = [F.one_hot(index // w, h), F.one_hot(index % w, w)]
+        codes = torch.cat([F.one_hot(index // w, h),
+                           F.one_hot(index % w, w)], dim=1)
+        codes = F.pad(codes, (0, pad + bias_feature)).to(k.dtype)
         q_parts = [
             q * dim**-0.5,
             bias_h.reshape(b, heads, n, h),
             bias_w.reshape(b, heads, n, w)
         ]
+        if pad:
+            q_parts.append(q.new_zeros(b, heads, n, pad))
         if bias_feature:
-            codes.append(index.new_zeros(n, 1))
             q_parts.append(q.new_ones(b, heads, n, 1))
-        codes = torch.cat(codes, dim=1).to(k.dtype)
         q = torch.cat(q_parts, dim=-1)
         k = torch.cat([k, codes.expand(b, heads, n, -1)], dim=-1)
         return q, k
@@ -101,22 +110,52 @@ class Attention(nn.Module):
                 x: Tensor,
                 tuner: Optional[BlockTuner] = None,
                 state: Optional[State] = None) -> Tensor:
+        """(B, H, W, C) normalised tokens -> (B, H, W, C) attention output."""
         b, h, w, c = x.shape
-        qkv = self.qkv(x)
+        # 2-D, so that tuners can add to it in place (see BlockTuner.qkv)
+        qkv = self.qkv(x.reshape(-1, c))
         if tuner is not None:
             qkv = tuner.qkv(x, qkv, state)
-        q, k, v = qkv.reshape(b, h * w, 3, self.num_heads,
+        qkv = qkv.view(b, h, w, -1)
+        if self.window_size:
+            qkv, pad_hw = self._partition(qkv)
+            if state is not None:
+                state = _expand_state(state, qkv.shape[0] // b)
+        batch, rows, cols = qkv.shape[:3]
+        q, k, v = qkv.reshape(batch, rows * cols, 3, self.num_heads,
                               -1).permute(2, 0, 3, 1, 4).unbind(0)
-        prefix = tuner.prefix(state, b) if tuner is not None else None
+        prefix = tuner.prefix(state, batch) if tuner is not None else None
         gated = prefix is not None and prefix[2] is not None
-        q, k = self.with_rel_pos(q, k, (h, w), bias_feature=gated)
+        q, k = self.with_rel_pos(q, k, (rows, cols), bias_feature=gated)
         if prefix is not None:
             k, v = self._prepend(prefix, k, v)
         # values padded to the query width: equal widths allow fused kernels
         v = F.pad(v, (0, q.shape[-1] - v.shape[-1]))
-        x = F.scaled_dot_product_attention(q, k, v, scale=1.0)
-        x = x[..., :self.head_dim].transpose(1, 2).reshape(b, h, w, c)
-        return self.proj(x)
+        out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
+        out = out[..., :self.head_dim].transpose(1, 2).reshape(
+            batch, rows, cols, c)
+        if self.window_size:
+            out = window_unpartition(out, self.window_size, pad_hw, (h, w))
+        return self.proj(out)
+
+    def _partition(self, qkv: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
+        """(B, H, W, 3C) -> (B * windows, window, window, 3C), padding with
+        the q/k/v of a zero token."""
+        b, h, w, c = qkv.shape
+        size = self.window_size
+        pad_h, pad_w = -h % size, -w % size
+        if pad_h or pad_w:
+            fill = qkv.new_zeros(c) if self.qkv.bias is None else \
+                self.qkv.bias.to(qkv.dtype)
+            if pad_w:
+                qkv = torch.cat([qkv, fill.expand(b, h, pad_w, c)], dim=2)
+            if pad_h:
+                qkv = torch.cat(
+                    [qkv, fill.expand(b, pad_h, w + pad_w, c)], dim=1)
+        hp, wp = h + pad_h, w + pad_w
+        windows = qkv.view(b, hp // size, size, wp // size, size, c)
+        windows = windows.transpose(2, 3).reshape(-1, size, size, c)
+        return windows, (hp, wp)
 
     def _prepend(self, prefix, k: Tensor, v: Tensor):
         """Prepend prefix keys/values. They get no relative position bias
@@ -147,7 +186,8 @@ class Block(nn.Module):
         self.window_size = window_size
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
         attn_size = (window_size, window_size) if window_size else input_size
-        self.attn = Attention(dim, num_heads, qkv_bias, attn_size)
+        self.attn = Attention(dim, num_heads, qkv_bias, attn_size,
+                              window_size)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = MLPBlock(dim, int(dim * mlp_ratio))
         self.tuner: Optional[BlockTuner] = None
@@ -155,18 +195,7 @@ class Block(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         tuner = self.tuner
         state = tuner.begin(x) if tuner is not None else None
-        shortcut = x
-        x = self.norm1(x)
-        if self.window_size > 0:
-            b, h, w, _ = x.shape
-            x, pad_hw = window_partition(x, self.window_size)
-            attn_state = None if state is None else _expand_state(
-                state, x.shape[0] // b)
-            x = self.attn(x, tuner, attn_state)
-            x = window_unpartition(x, self.window_size, pad_hw, (h, w))
-        else:
-            x = self.attn(x, tuner, state)
-        x = shortcut + x
+        x = x + self.attn(self.norm1(x), tuner, state)
         out = self.mlp(self.norm2(x))
         if tuner is not None:
             out = tuner.ffn(out, state)

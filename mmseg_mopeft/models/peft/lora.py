@@ -43,12 +43,13 @@ class LoRA(PEFTMethod):
 
     def qkv(self, x: Tensor, qkv: Tensor, gate: Optional[Tensor]) -> Tensor:
         # The scale (and gate) is applied to the rank-r bottleneck, the
-        # cheapest place; one product with the block-structured up-projection
-        # then adds all targets to the fused q/k/v output at once.
+        # cheapest place; one in-place product with the block-structured
+        # up-projection then adds all targets to the fused q/k/v output.
         down = F.linear(x, self.lora_A) * self.scaling
         if gate is not None:
             down = down * gate_scale(gate, down.dim())
-        return qkv + F.linear(down, self.up_projection())
+        up = self.up_projection().t().to(qkv.dtype)  # autocast skips addmm_
+        return qkv.addmm_(down.reshape(-1, down.shape[-1]).to(qkv.dtype), up)
 
     def up_projection(self) -> Tensor:
         """(3 * dims, targets * rank): target t's B in its q/k/v rows."""

@@ -69,6 +69,15 @@ def _blocks_of(name: str, options: dict, depth: int) -> List[int]:
     return sorted({b % depth for b in blocks})
 
 
+def _build_method(name: str, dims: int, options: dict) -> nn.Module:
+    # get() rather than build(): build() looks for the caller's default
+    # scope ('mmseg') in this registry's tree and warns on every call
+    try:
+        return PEFT_METHODS.get(name)(dims=dims, **options)
+    except TypeError as error:  # e.g. a misspelt option
+        raise TypeError(f'peft.{name}: {error}') from error
+
+
 def build_tuners(peft: dict, dims: int,
                  depth: int) -> List[Optional[PEFTTuner]]:
     """One tuner per block (None where no method applies) from a config
@@ -94,7 +103,7 @@ def build_tuners(peft: dict, dims: int,
     tuners = []
     for i in range(depth):
         methods = {
-            name: PEFT_METHODS.build(dict(type=name, dims=dims, **options))
+            name: _build_method(name, dims, options)
             for name, (blocks, options) in where.items() if i in blocks
         }
         tuners.append(PEFTTuner(methods, gated, dims) if methods else None)
