@@ -1,4 +1,4 @@
-"""GateRecorderHook output and the gate_usage.py figure tool."""
+"""tools/analysis_tools: gate recording and plotting, the benchmarks."""
 import os.path as osp
 import subprocess
 import sys
@@ -82,3 +82,23 @@ def test_benchmark_peft_prints_table():
     count = int(rows['lora']['trainable params'].replace(',', ''))
     assert 0 < count < int(rows['full_ft']['trainable params'].replace(
         ',', ''))
+
+
+def test_benchmark_encoder_compares_with_segment_anything():
+    # 96 px in 14-token windows: padded windows, the case most likely to drift
+    proc = subprocess.run([
+        sys.executable, 'tools/analysis_tools/benchmark_encoder.py', '--arch',
+        'tiny', '--size', '96', '--iters', '1'
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line.split('|')[1:-1] for line in proc.stdout.splitlines()
+            if line.startswith('| ')]
+    assert [r[0].strip() for r in rows[1:]] == ['segment_anything',
+                                                'mmseg_mopeft']
+    assert float(rows[2][2]) > 0
+    diff = float(proc.stdout.split('outputs: ')[1])
+    assert diff < 1e-4
