@@ -200,7 +200,7 @@ def test_methods_are_only_in_the_blocks_asked_for():
 
 
 def test_mopeft_trains_under_bf16_autocast():
-    # tools/train.py --amp; LoRA's in-place addmm_ must match the dtype
+    # --amp (fp16 on GPUs): LoRA's in-place addmm_ must match the dtype
     model = build(MOPEFT)
     _randomize(model, 'lora_B')
     x = torch.randn(2, 3, 64, 64)
