@@ -78,8 +78,9 @@ def test_trained_lora_equals_merged_weights_with_padded_windows():
     _randomize(model, 'lora_B')
     merged = plain_twin(model)
     with torch.no_grad():
+        dims = model.embed_dims
         for block, twin in zip(model.blocks, merged.blocks):
-            lora, dims = block.tuner.methods['lora'], 64
+            lora = block.tuner.methods['lora']
             for i, rows in enumerate((slice(0, dims), slice(2 * dims, None))):
                 a = lora.lora_A[i * 2:(i + 1) * 2]
                 twin.attn.qkv.weight[rows] += 2 * lora.lora_B[i] @ a
@@ -210,9 +211,7 @@ def test_mopeft_trains_under_bf16_autocast():
         out = model(x)[0]
     assert torch.allclose(out.float(), reference, atol=0.1)
     out.float().square().sum().backward()
-    for name in ('lora.lora_A', 'prefix.mlp.2.weight', 'adapter.up.weight',
-                 'gates.prefix.proj.weight'):
-        grad = model.get_parameter(f'blocks.1.tuner.methods.{name}'
-                                   if 'gates' not in name else
-                                   f'blocks.1.tuner.{name}').grad
+    for name in ('methods.lora.lora_A', 'methods.prefix.mlp.2.weight',
+                 'methods.adapter.up.weight', 'gates.prefix.proj.weight'):
+        grad = model.get_parameter(f'blocks.1.tuner.{name}').grad
         assert grad is not None and grad.abs().sum() > 0, name
