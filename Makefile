@@ -15,7 +15,7 @@ $(STAMP): setup.py $(CONSTRAINTS) requirements/build_mmcv.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c $(CONSTRAINTS) setuptools wheel ninja
 	$(PIP) install -q -c $(CONSTRAINTS) torch torchvision
-	$(PIP) install -q -c $(CONSTRAINTS) --find-links "$$(requirements/build_mmcv.sh $(PY))" -e '.[tests]'
+	$(PIP) install -q -c $(CONSTRAINTS) --find-links "$$(requirements/build_mmcv.sh $(PY))" -e '.[tests,onnx,vis]'
 	$(PY) -c "import mmcv.ops, mmseg_mopeft; print('environment ready')"
 	touch $(STAMP)
 

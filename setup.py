@@ -38,6 +38,10 @@ setup(
         tests=['pytest'],
         # LZW-compressed GeoTIFFs (cloud-optimised WorldFloods files)
         geotiff=['imagecodecs'],
+        # ONNX export (tools/deployment/pytorch2onnx.py) and its check
+        onnx=['onnx', 'onnxscript', 'onnxruntime'],
+        # TensorBoard logging and mmseg's analyze_logs.py
+        vis=['tensorboard', 'seaborn'],
     ),
     zip_safe=False,
 )
