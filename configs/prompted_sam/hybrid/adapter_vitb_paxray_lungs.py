@@ -1,0 +1,6 @@
+_base_ = [
+    '../../adapter/adapter_vitb_paxray_lungs.py',
+    '../../_base_/prompted_sam/hybrid.py',
+]
+model = {{_base_.hybrid_model}}
+test_evaluator = {{_base_.hybrid_evaluator}}

@@ -1,0 +1,6 @@
+_base_ = [
+    '../../vpt_deep/vpt_deep_vitb_paxray_lungs.py',
+    '../../_base_/prompted_sam/hybrid.py',
+]
+model = {{_base_.hybrid_model}}
+test_evaluator = {{_base_.hybrid_evaluator}}

@@ -1,0 +1,7 @@
+_base_ = [
+    '../_base_/prompted_sam/sam_vitb.py',
+    '../_base_/datasets/mess/worldfloods.py',
+]
+model = dict(test_modes=['noisy_box'])
+test_evaluator = dict(
+    type='PromptIoUMetric', pred_key='pred_noisy_box', prefix='noisy_box')

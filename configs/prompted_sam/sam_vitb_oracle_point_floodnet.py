@@ -1,0 +1,7 @@
+_base_ = [
+    '../_base_/prompted_sam/sam_vitb.py',
+    '../_base_/datasets/mess/floodnet.py',
+]
+model = dict(test_modes=['oracle_point'])
+test_evaluator = dict(
+    type='PromptIoUMetric', pred_key='pred_oracle_point', prefix='oracle_point')

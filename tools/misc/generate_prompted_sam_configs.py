@@ -1,0 +1,76 @@
+"""Write the prompted-SAM configs for every MESS dataset (all inheritance).
+
+    python tools/misc/generate_prompted_sam_configs.py [--check]
+
+``configs/prompted_sam/sam_vitb_<prompt>_<key>.py``: SAM ViT-B with one
+prompt type (oracle_point, random_point, oracle_box, noisy_box), the
+Stable-SAM protocol; ``configs/prompted_sam/hybrid/<method>_vitb_<key>.py``:
+a PEFT method's semantic model that also answers every prompt type with its
+tuning on and off. ``--check`` only reports files that differ.
+"""
+import argparse
+import os.path as osp
+import sys
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO)
+
+from mmseg_mopeft.datasets.mess import MESS_DATASETS  # noqa: E402
+from mmseg_mopeft.models.prompts import PROMPT_TYPES  # noqa: E402
+
+HYBRID_METHODS = ('mopeft', 'lora', 'vpt', 'vpt_deep', 'adapter')
+
+PROMPT_CONFIG = """\
+_base_ = [
+    '../_base_/prompted_sam/sam_vitb.py',
+    '../_base_/datasets/mess/{key}.py',
+]
+model = dict(test_modes=['{prompt}'])
+test_evaluator = dict(
+    type='PromptIoUMetric', pred_key='pred_{prompt}', prefix='{prompt}')
+"""
+
+HYBRID_CONFIG = """\
+_base_ = [
+    '../../{method}/{method}_vitb_{key}.py',
+    '../../_base_/prompted_sam/hybrid.py',
+]
+model = {{{{_base_.hybrid_model}}}}
+test_evaluator = {{{{_base_.hybrid_evaluator}}}}
+"""
+
+
+def expected_files():
+    files = {}
+    for key in MESS_DATASETS:
+        for prompt in PROMPT_TYPES:
+            files[f'configs/prompted_sam/sam_vitb_{prompt}_{key}.py'] = \
+                PROMPT_CONFIG.format(key=key, prompt=prompt)
+        for method in HYBRID_METHODS:
+            files[f'configs/prompted_sam/hybrid/{method}_vitb_{key}.py'] = \
+                HYBRID_CONFIG.format(key=key, method=method)
+    return files
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--check', action='store_true')
+    args = parser.parse_args()
+    stale = []
+    for rel, text in expected_files().items():
+        path = osp.join(REPO, rel)
+        current = open(path).read() if osp.isfile(path) else None
+        if current != text:
+            stale.append(rel)
+            if not args.check:
+                with open(path, 'w') as f:
+                    f.write(text)
+    if args.check and stale:
+        raise SystemExit(f'{len(stale)} configs differ from the generator: '
+                         f'{stale[:5]}')
+    print(f'{len(expected_files())} configs, {len(stale)} '
+          f"{'differ' if args.check else 'written'}")
+
+
+if __name__ == '__main__':
+    main()
