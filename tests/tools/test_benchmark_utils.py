@@ -1,0 +1,61 @@
+"""FLOP counting and FLOP-utilisation arithmetic of the benchmarks (the GPU
+figures rely on them; checked here on CPU)."""
+import os.path as osp
+import sys
+
+import pytest
+import torch
+from helpers import REPO
+from torch import nn
+
+sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
+from benchmark_utils import (count_flops, flop_utilisation,  # noqa: E402
+                             time_round_robin)
+
+
+def test_count_flops_of_a_training_step_matches_matmul_arithmetic():
+    batch, dim_in, dim_out = 4, 32, 16
+    model = nn.Linear(dim_in, dim_out)
+    x = torch.randn(batch, dim_in, requires_grad=True)
+
+    def step():
+        model(x).sum().backward()
+
+    # forward x @ W^T, backward grad_x = g @ W and grad_W = g^T @ x:
+    # three (batch x in x out) products of 2 FLOPs per multiply-add
+    assert count_flops(step) == 3 * 2 * batch * dim_in * dim_out
+    with torch.no_grad():
+        assert count_flops(lambda: model(x)) == 2 * batch * dim_in * dim_out
+
+
+def test_count_flops_includes_cpu_attention():
+    b, heads, n_q, n_k, dim = 2, 3, 10, 12, 8
+    q = torch.randn(b, heads, n_q, dim, requires_grad=True)
+    k = torch.randn(b, heads, n_k, dim, requires_grad=True)
+    v = torch.randn(b, heads, n_k, dim, requires_grad=True)
+    attention = torch.nn.functional.scaled_dot_product_attention
+    with torch.no_grad():
+        forward = count_flops(lambda: attention(q, k, v))
+    # q @ k^T and weights @ v: two (n_q x dim x n_k) products per head
+    assert forward == 2 * 2 * b * heads * n_q * n_k * dim
+    # backward: the logits again and four gradient products
+    total = count_flops(lambda: attention(q, k, v).sum().backward())
+    assert total == forward + 5 * 2 * b * heads * n_q * n_k * dim
+
+
+def test_flop_utilisation_arithmetic():
+    # 494.75 TFLOP in 1 s on a 989.5 TFLOP/s GPU is half its peak
+    assert flop_utilisation(494.75e12, 1.0, 989.5) == pytest.approx(0.5)
+    assert flop_utilisation(3e12, 0.5, 12.0) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match='peak_tflops=0'):
+        flop_utilisation(1e12, 1.0, 0)
+
+
+def test_round_robin_takes_turns_and_reports_medians():
+    calls = []
+    medians = time_round_robin(
+        dict(a=lambda: calls.append('a'), b=lambda: calls.append('b')),
+        warmup=1, iters=2, device='cpu')
+    assert calls == ['a', 'b'] * 3
+    assert set(medians) == {'a', 'b'} and all(
+        t >= 0 for t in medians.values())

@@ -1,0 +1,91 @@
+"""Timing, memory and FLOP arithmetic shared by the benchmark scripts.
+
+Depends on torch only, so it also runs in the separate environment of the
+Hugging Face rows (``benchmark_peers.py``).
+"""
+import resource
+import statistics
+import time
+from typing import Callable, Dict
+
+# NVIDIA's H200 datasheet gives 1,979 bf16 tensor TFLOPS with 2:4 sparsity;
+# dense matmuls get half of that.
+H200_BF16_DENSE_TFLOPS = 989.5
+
+
+def sync(device: str) -> None:
+    """Wait for queued GPU work, so that wall-clock times are complete."""
+    import torch
+    if str(device).startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def time_round_robin(tasks: Dict[str, Callable[[], None]], warmup: int,
+                     iters: int, device: str) -> Dict[str, float]:
+    """Median seconds of each task. The tasks take turns, one call each per
+    round, so that machine drift (other processes, clocks) hits all alike;
+    the first ``warmup`` rounds are not timed."""
+    times = {name: [] for name in tasks}
+    for round_ in range(warmup + iters):
+        for name, task in tasks.items():
+            sync(device)
+            start = time.perf_counter()
+            task()
+            sync(device)
+            if round_ >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def peak_memory(task: Callable[[], None], device: str) -> int:
+    """Peak bytes while running ``task`` once: CUDA max allocated; on CPU the
+    process's peak resident set, so call it in a fresh process."""
+    import torch
+    if str(device).startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats()
+    task()
+    if str(device).startswith('cuda'):
+        return torch.cuda.max_memory_allocated()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _cpu_attention_formulas() -> dict:
+    """torch's counter knows the GPU attention kernels only; the CPU ones
+    take the same leading (grad_out,) query, key, value arguments."""
+    import torch
+    from torch.utils import flop_counter
+    aten = torch.ops.aten
+
+    def forward(query, key, value, *args, out_shape=None, **kwargs):
+        return flop_counter.sdpa_flop_count(query, key, value)
+
+    def backward(grad_out, query, key, value, *args, out_shape=None,
+                 **kwargs):
+        return flop_counter.sdpa_backward_flop_count(grad_out, query, key,
+                                                     value)
+
+    return {
+        aten._scaled_dot_product_flash_attention_for_cpu: forward,
+        aten._scaled_dot_product_flash_attention_for_cpu_backward: backward,
+    }
+
+
+def count_flops(task: Callable[[], None]) -> int:
+    """FLOPs that torch's FLOP counter sees while running ``task`` once
+    (matmuls, convolutions, attention; a multiply-add counts 2)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(
+            display=False,
+            custom_mapping=_cpu_attention_formulas()) as counter:
+        task()
+    return counter.get_total_flops()
+
+
+def flop_utilisation(flops: float, seconds: float,
+                     peak_tflops: float) -> float:
+    """Model FLOP utilisation: achieved FLOP/s over the device's peak
+    (``peak_tflops`` in 1e12 FLOP/s), as a fraction."""
+    if seconds <= 0 or peak_tflops <= 0:
+        raise ValueError(f'seconds={seconds} and peak_tflops={peak_tflops} '
+                         f'must be positive')
+    return flops / seconds / (peak_tflops * 1e12)

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The GPU figures in one call: benchmark_peers.py and benchmark_peft.py on
+# CUDA, bf16 autocast (fp32 beside it for the peers), batch 4, with absolute
+# step times, images per second and model FLOP utilisation (torch's FLOP
+# counter / step time / the GPU's peak). Tables go to stdout and $OUT/.
+#
+#   tools/analysis_tools/gpu_benchmarks.sh [--peak-tflops 989.5] [--size 1024]
+#       [--batch-size 4] [--iters 10] [--out work_dirs/gpu_benchmarks]
+#       [--no-hf]
+#
+# --peak-tflops: the GPU's dense bf16 peak in TFLOP/s; the default is the
+# H200's (NVIDIA: 1,979 with 2:4 sparsity, half of it dense). --no-hf skips
+# the transformers rows (they need .venv-peers/, which benchmark_peers.py
+# creates with pip on first use, or --peers-python via PEERS_PYTHON).
+# PYTHON selects the interpreter (default: .venv/bin/python, else python).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+PEAK_TFLOPS=989.5
+SIZE=1024
+BATCH=4
+ITERS=10
+OUT=work_dirs/gpu_benchmarks
+HF=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --peak-tflops) PEAK_TFLOPS=$2; shift 2 ;;
+        --size) SIZE=$2; shift 2 ;;
+        --batch-size) BATCH=$2; shift 2 ;;
+        --iters) ITERS=$2; shift 2 ;;
+        --out) OUT=$2; shift 2 ;;
+        --no-hf) HF=0; shift ;;
+        *) echo "gpu_benchmarks.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+if [ -z "${PYTHON:-}" ]; then
+    if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python; fi
+fi
+mkdir -p "$OUT"
+
+"$PYTHON" - <<'PY'
+import torch
+if not torch.cuda.is_available():
+    raise SystemExit('gpu_benchmarks.sh: no CUDA device visible to torch')
+print(f'GPU: {torch.cuda.get_device_name()}, torch {torch.__version__}, '
+      f'bf16 supported: {torch.cuda.is_bf16_supported()}')
+PY
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv || true
+
+COMMON=(--device cuda --size "$SIZE" --batch-size "$BATCH" --iters "$ITERS" --warmup 3)
+
+ROWS=()
+if [ "$HF" = 0 ]; then
+    ROWS=(--rows ours_full_ft ours_lora ours_mopeft ours_mopeft_cp
+          ours_mopeft_last_half sam_full_ft sam_lora)
+fi
+PEERS=()
+if [ -n "${PEERS_PYTHON:-}" ]; then PEERS=(--peers-python "$PEERS_PYTHON"); fi
+"$PYTHON" tools/analysis_tools/benchmark_peers.py "${COMMON[@]}" \
+    --dtype fp32 bf16 --mfu --peak-tflops "$PEAK_TFLOPS" \
+    "${ROWS[@]}" "${PEERS[@]}" | tee "$OUT/peers_${SIZE}px_batch${BATCH}.md"
+
+# benchmark_peft.py takes --dtype / --mfu once they are there; say so if not
+PEFT_OPTS=()
+HELP=$("$PYTHON" tools/analysis_tools/benchmark_peft.py --help)
+for opt in --dtype --mfu --peak-tflops; do
+    if ! grep -q -- "$opt" <<<"$HELP"; then
+        echo "gpu_benchmarks.sh: benchmark_peft.py has no $opt yet;" \
+             "running it without" >&2
+    fi
+done
+if grep -q -- --dtype <<<"$HELP"; then PEFT_OPTS+=(--dtype bf16); fi
+if grep -q -- --mfu <<<"$HELP"; then PEFT_OPTS+=(--mfu); fi
+if grep -q -- --peak-tflops <<<"$HELP"; then
+    PEFT_OPTS+=(--peak-tflops "$PEAK_TFLOPS")
+fi
+"$PYTHON" tools/analysis_tools/benchmark_peft.py "${COMMON[@]}" \
+    "${PEFT_OPTS[@]}" | tee "$OUT/peft_${SIZE}px_batch${BATCH}.md"
