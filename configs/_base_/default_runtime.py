@@ -13,4 +13,10 @@ log_level = 'INFO'
 load_from = None
 resume = False
 tta_model = dict(type='SegTTAModel')
-custom_hooks = [dict(type='TrainableParamsHook')]
+# IterationSeedHook and the datasets' SeededInfiniteSampler make random draws
+# follow from (seed, iteration, rank) and (seed, pass, sample): exact resume,
+# augmentation independent of ranks and data-loader workers.
+custom_hooks = [
+    dict(type='TrainableParamsHook'),
+    dict(type='IterationSeedHook'),
+]

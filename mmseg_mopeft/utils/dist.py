@@ -12,6 +12,7 @@ exception") after training has finished, failing the launcher.
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+from torch import Tensor
 
 
 def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
@@ -33,6 +34,25 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
         wrapper.setdefault('find_unused_parameters', True)
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def global_avg_factor(local: Tensor, min_total: float = 0.) -> Tensor:
+    """Per-rank loss normaliser for a count summed over all ranks.
+
+    A loss is a sum over the samples of a rank divided by this factor: the
+    count summed over all ranks (at least ``min_total``) divided by the
+    world size. DDP averages the ranks' gradients, so N ranks with batch b
+    then train exactly like one process with batch N x b; each rank's own
+    count would weigh ranks with few targets (e.g. background-only images)
+    up. mmdet's Mask2Former normalises its mask losses alike
+    (``reduce_mean``). Every rank must call it (a collective).
+    """
+    total = local.detach().clone().float()
+    world_size = 1
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(total)
+        world_size = dist.get_world_size()
+    return total.clamp(min=min_total) / world_size
 
 
 def teardown_distributed() -> None:

@@ -18,7 +18,7 @@ train_dataloader = dict(
     batch_size=4,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    sampler=dict(type='SeededInfiniteSampler', shuffle=True),
     dataset=dict(
         type='ShapesDataset',
         data_root=data_root,

@@ -1,4 +1,8 @@
 from .gate_recorder_hook import GateRecorderHook
+from .iteration_seed_hook import IterationSeedHook
 from .trainable_params_hook import TrainableParamsHook, count_parameters
 
-__all__ = ['GateRecorderHook', 'TrainableParamsHook', 'count_parameters']
+__all__ = [
+    'GateRecorderHook', 'IterationSeedHook', 'TrainableParamsHook',
+    'count_parameters'
+]

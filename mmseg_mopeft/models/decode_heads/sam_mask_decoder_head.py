@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 from mmcv.ops import point_sample
 from mmdet.models.utils import get_uncertain_point_coords_with_randomness
-from mmengine.dist import all_reduce
 from mmengine.structures import InstanceData
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS, TASK_UTILS
@@ -26,7 +25,9 @@ from segment_anything.modeling.common import LayerNorm2d
 from segment_anything.modeling.mask_decoder import MLP
 from torch import Tensor, nn
 
+from ...utils.dist import global_avg_factor
 from ..utils import load_sam_state_dict, load_state_dict_checked
+from ..utils.peft_checkpoint import fill_missing_from_base
 
 # Hungarian matching costs and losses of Mask2Former (mmseg's configs).
 DEFAULT_ASSIGNER = dict(
@@ -192,16 +193,17 @@ class SAMMaskDecoderHead(BaseDecodeHead):
             matched_preds.append(mask_preds[i, query_idx])
             matched_targets.append(gt.masks[gt_idx])
 
+        # Normalisers count over all ranks' images (global_avg_factor), so N
+        # processes with batch b train like one with batch N x b.
         class_weight = cls_scores.new_tensor(self.loss_cls.class_weight)
         loss_cls = self.loss_cls(
             cls_scores.flatten(0, 1),
             labels.flatten(),
-            avg_factor=class_weight[labels].sum())
+            avg_factor=global_avg_factor(class_weight[labels].sum()))
 
         preds = torch.cat(matched_preds)
-        num_masks = cls_scores.new_tensor(float(len(preds)))
-        all_reduce(num_masks, op='mean')
-        num_masks = num_masks.clamp(min=1)
+        num_masks = global_avg_factor(
+            cls_scores.new_tensor(float(len(preds))), min_total=1)
         if len(preds) == 0:  # keep the graph, contribute nothing
             zero = mask_preds.sum() * 0
             return dict(loss_cls=loss_cls, loss_mask=zero, loss_dice=zero)
@@ -262,6 +264,12 @@ class SAMMaskDecoderHead(BaseDecodeHead):
             self._is_init = True
         else:
             super().init_weights()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A PEFT checkpoint holds trained weights only: the rest comes from
+        # the base SAM file it records.
+        fill_missing_from_base(self, state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def load_sam_checkpoint(self, filename: str):
         """Load SAM's prompt encoder and mask decoder; every query token starts
