@@ -55,3 +55,36 @@ def read_split(out, split):
         name[:-4]: read_png(osp.join(folder, name))
         for name in sorted(os.listdir(folder))
     }
+
+
+def make_deepcrack(root, counts=(('train', 10), ('test', 5)), h=24, w=32):
+    """A small raw dataset in DeepCrack's layout (random JPEG images, 0/255
+    PNG masks); returns ``{stem: crack mask}``. The generic fixture of the
+    tests of ``prepare`` itself."""
+    rng = np.random.default_rng(0)
+    cracks = {}
+    for split, count in counts:
+        for folder in (f'{split}_img', f'{split}_lab'):
+            os.makedirs(osp.join(root, folder), exist_ok=True)
+        for i in range(count):
+            stem = f'{split[:2]}{i:03d}'
+            img = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+            Image.fromarray(img).save(
+                osp.join(root, f'{split}_img', stem + '.jpg'), quality=90)
+            crack = rng.random((h, w)) < 0.2
+            Image.fromarray(np.where(crack, 255, 0).astype(np.uint8)).save(
+                osp.join(root, f'{split}_lab', stem + '.png'))
+            cracks[stem] = crack
+    return cracks
+
+
+def listing(out):
+    """``{relative path: bytes}`` of every file below ``out``, hidden ones
+    included: what a run left behind, for exact comparisons."""
+    found = {}
+    for folder, _, names in os.walk(out):
+        for name in names:
+            path = osp.join(folder, name)
+            with open(path, 'rb') as f:
+                found[osp.relpath(path, out)] = f.read()
+    return found

@@ -5,10 +5,13 @@ import os.path as osp
 import sys
 
 import cv2
+import mmcv
 import numpy as np
 import pytest
+from mess_helpers import listing
 
 from mmseg_mopeft.datasets import FAIR1MDataset
+from mmseg_mopeft.datasets.converter_output import OutputFolderError
 from mmseg_mopeft.datasets.fair1m_parse import (FAIR1M_CLASSES, FAIR1MObject,
                                                 parse_fair1m_xml)
 
@@ -20,6 +23,7 @@ def _load_tool():
     path = osp.join(REPO, 'tools', 'dataset_converters', 'fair1m_tiles.py')
     spec = importlib.util.spec_from_file_location('fair1m_tiles', path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules['fair1m_tiles'] = module  # worker processes unpickle by name
     spec.loader.exec_module(module)
     return module
 
@@ -201,3 +205,129 @@ def test_real_images_every_object_in_some_tile(tmp_path):
         for k, obj in enumerate(objects):
             if (obj.bbox[2:] - obj.bbox[:2] <= overlap).all():
                 assert (img_id, k) in whole, (img_id, obj.name, obj.bbox)
+
+
+def _tiles_written(out):
+    """{relative path: bytes} under OUT/images and OUT/labelXml."""
+    return {
+        rel: data
+        for rel, data in listing(out).items()
+        if rel.startswith(('images', 'labelXml'))
+    }
+
+
+def _two_image_source(root):
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (120, 200, 3), dtype=np.uint8)
+    _write_source(root, img, [('Van', rect(10, 10, 40, 30)),
+                              ('Bus', rect(100, 50, 140, 70))])
+    cv2.imwrite(osp.join(root, 'images', 'p2.png'), img[:, ::-1])
+    with open(osp.join(root, 'labelXml', 'p1.xml')) as f:
+        xml = f.read()
+    with open(osp.join(root, 'labelXml', 'p2.xml'), 'w') as f:
+        f.write(xml)
+
+
+def test_rerun_with_other_settings_replaces_the_tiles(tmp_path):
+    src, out, fresh = (str(tmp_path / d) for d in ('src', 'out', 'fresh'))
+    _two_image_source(src)
+    tiles.convert(src, out, 128, 56)
+    assert len(os.listdir(osp.join(out, 'images'))) == 4
+    stats = tiles.convert(src, out, 100, 20)
+    assert tiles.convert(src, fresh, 100, 20) == stats
+    assert _tiles_written(out) == _tiles_written(fresh)
+    # 200 x 120 px: x at 0, 80, 100 and y at 0, 20; no 128 px tile left
+    assert sorted(os.listdir(osp.join(out, 'images'))) == sorted(
+        f'p{i}_{x}_{y}.png' for i in (1, 2) for x in (0, 80, 100)
+        for y in (0, 20))
+    # the same settings again: nothing is rewritten
+    mtime = os.stat(osp.join(out, 'tiles.json')).st_mtime_ns
+    assert tiles.convert(src, out, 100, 20) == stats
+    assert os.stat(osp.join(out, 'tiles.json')).st_mtime_ns == mtime
+
+
+class Killed(Exception):
+    pass
+
+
+def test_interrupted_run_is_invisible_and_redone(tmp_path, monkeypatch):
+    src, out, fresh = (str(tmp_path / d) for d in ('src', 'out', 'fresh'))
+    _two_image_source(src)
+    real_imwrite = mmcv.imwrite
+    written = []
+
+    def dies_on_the_third_tile(img, path, *args, **kwargs):
+        written.append(path)
+        if len(written) == 3:  # half a PNG on disk, then the kill
+            real_imwrite(img, path, *args, **kwargs)
+            with open(path, 'r+b') as f:
+                f.truncate(osp.getsize(path) // 2)
+            raise Killed
+        return real_imwrite(img, path, *args, **kwargs)
+
+    monkeypatch.setattr(mmcv, 'imwrite', dies_on_the_third_tile)
+    with pytest.raises(Killed):
+        tiles.convert(src, out, 128, 56)
+    monkeypatch.undo()
+    assert len(written) == 3
+    assert not osp.exists(osp.join(out, 'tiles.json'))
+    assert _tiles_written(out) == {}  # nothing a dataset could list
+    tiles.convert(src, out, 128, 56)
+    tiles.convert(src, fresh, 128, 56)
+    assert _tiles_written(out) == _tiles_written(fresh)
+    assert len(_tiles_written(out)) == 8
+
+
+def test_foreign_files_are_refused(tmp_path):
+    src, out = str(tmp_path / 'src'), str(tmp_path / 'out')
+    _two_image_source(src)
+    os.makedirs(osp.join(out, 'images'))
+    cv2.imwrite(osp.join(out, 'images', 'old_0_0.png'), np.zeros((4, 4)))
+    with pytest.raises(OutputFolderError, match='images/old_0_0.png'):
+        tiles.convert(src, out, 128, 56)
+    assert os.listdir(osp.join(out, 'images')) == ['old_0_0.png']
+    tiles.convert(src, out, 128, 56, overwrite=True)
+    assert 'old_0_0.png' not in os.listdir(osp.join(out, 'images'))
+
+
+def test_parallel_tiling_equals_serial_with_progress(tmp_path, monkeypatch,
+                                                    capfd):
+    src = str(tmp_path / 'src')
+    _two_image_source(src)
+    outputs = []
+    for nproc in (1, 2):
+        out = str(tmp_path / f'out{nproc}')
+        monkeypatch.setattr(sys, 'argv', [
+            'fair1m_tiles.py', src, out, '--tile-size', '128', '--overlap',
+            '56', '--nproc',
+            str(nproc)
+        ])
+        tiles.main()
+        printed = capfd.readouterr().out
+        assert '2/2' in printed and 'task/s' in printed, printed
+        assert 'tiles: 4' in printed
+        outputs.append(listing(out))
+    assert outputs[0] == outputs[1]
+
+
+@pytest.mark.skipif(not osp.isdir(FAIR1M), reason='real samples missing')
+def test_keep_rule_through_mmdet_equals_the_plain_formula():
+    """mmdet's ``bbox_overlaps(mode='iof')`` gives the shares the tiler kept
+    by before (intersection over the object's box area), on real boxes."""
+    boxes = np.concatenate([
+        np.stack([o.bbox for o in parse_fair1m_xml(
+            osp.join(FAIR1M, 'labelXml', name)).objects])
+        for name in sorted(os.listdir(osp.join(FAIR1M, 'labelXml')))[:10]
+    ])
+    assert len(boxes) > 50
+    for x in range(0, 1000, 150):
+        tile = (x, x // 2, x + 384, x // 2 + 384)
+        w = np.clip(np.minimum(boxes[:, 2], tile[2]) -
+                    np.maximum(boxes[:, 0], tile[0]), 0, None)
+        h = np.clip(np.minimum(boxes[:, 3], tile[3]) -
+                    np.maximum(boxes[:, 1], tile[1]), 0, None)
+        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        plain = w * h / np.maximum(area, 1e-12)
+        shares = tiles.visible_fraction(boxes, tile)
+        np.testing.assert_allclose(shares, plain, rtol=1e-12, atol=0)
+        assert ((shares >= 0.5) == (plain >= 0.5)).all()

@@ -78,15 +78,39 @@ def test_unpaired_files_are_listed_and_missing_raw_is_explained(tmp_path):
     assert 'tissue images' in str(err.value)
 
 
-def test_interrupted_output_is_not_trusted(tmp_path):
+def test_interrupted_output_is_not_trusted(tmp_path, monkeypatch):
     raw, out = str(tmp_path / 'CryoNuSeg'), str(tmp_path / 'out')
     make_raw(raw, count=6)
     prepare(PREPARERS.build(dict(type='cryonuseg')), raw, out)
+    # the raw data loses a sample, and the rebuild is cut short
+    for folder, ext in (('tissue images', '.tif'), (MASKS, '.png')):
+        os.remove(osp.join(raw, folder, 'Human_Organ1_05' + ext))
+    cryonuseg = type(PREPARERS.build(dict(type='cryonuseg')))
+
+    def killed(self, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cryonuseg, 'read_label', killed)
+    with pytest.raises(KeyboardInterrupt):
+        prepare(PREPARERS.build(dict(type='cryonuseg')), raw, out)
+    monkeypatch.undo()
+    assert not osp.exists(osp.join(out, 'meta.json'))
+    # the rerun rebuilds: the old run's files are replaced, none is left
+    meta = prepare(PREPARERS.build(dict(type='cryonuseg')), raw, out)
+    written = {
+        osp.join(sub, split, name)
+        for sub in ('img_dir', 'ann_dir') for split in ('train', 'val', 'test')
+        if osp.isdir(osp.join(out, sub, split))
+        for name in os.listdir(osp.join(out, sub, split))
+    }
+    assert written == set(meta['files']) and len(written) == 10
+    assert not any('Human_Organ1_05' in rel for rel in written)
+    # a file no run wrote is never removed: the run stops, naming it
     stale = osp.join(out, 'ann_dir', 'train', 'stale.png')
     mmcv.imwrite(np.zeros((2, 2), np.uint8), stale)
-    os.remove(osp.join(out, 'meta.json'))  # as if the run was cut short
-    prepare(PREPARERS.build(dict(type='cryonuseg')), raw, out)
-    assert not osp.exists(stale)
+    with pytest.raises(Exception, match='ann_dir/train/stale.png'):
+        prepare(PREPARERS.build(dict(type='cryonuseg')), raw, out)
+    assert osp.isfile(stale)
 
 
 def test_cli_prepares_into_data_key(tmp_path):

@@ -1,5 +1,6 @@
 """DeepCrack preparation: a fixture in the authors' layout with every mask
 storage form we handle, and the real samples in shared/data when present."""
+import filecmp
 import os
 import os.path as osp
 
@@ -159,3 +160,38 @@ def test_real_deepcrack_samples(tmp_path):
             if split == 'test' and raw.any():
                 assert label.any(), f'{stem}: cracks lost'
     assert one_bit > 0, 'expected some 1-bit test masks in the sample'
+
+    # the JPEGs are MESS's images: copied, not re-encoded
+    assert meta['images']['converted'] == 0
+    for split, folder in (('train', 'train_img'), ('val', 'train_img'),
+                          ('test', 'test_img')):
+        for name in os.listdir(osp.join(out, 'img_dir', split)):
+            assert filecmp.cmp(
+                osp.join(out, 'img_dir', split, name),
+                osp.join(REAL, folder, name),
+                shallow=False), f'{split}/{name} differs from the source'
+
+
+@pytest.mark.skipif(
+    not osp.isdir(REAL), reason=f'real DeepCrack samples not found at {REAL}')
+def test_real_val_carve_survives_missing_masks(tmp_path):
+    """Masks missing elsewhere do not move val images (issue 9 item 3)."""
+    preparer = PREPARERS.build(dict(type='deepcrack'))
+    val = {p.stem for p in preparer.collect(REAL)['val']}
+    raw = str(tmp_path / 'DeepCrack')
+    os.makedirs(osp.join(raw, 'train_lab'))
+    for folder in ('train_img', 'test_img', 'test_lab'):
+        os.symlink(osp.join(REAL, folder), osp.join(raw, folder))
+    masks = sorted(os.listdir(osp.join(REAL, 'train_lab')))
+    gone = [m for m in masks if m[:-4] not in val][:3]
+    for name in masks:
+        if name not in gone:
+            os.symlink(osp.join(REAL, 'train_lab', name),
+                       osp.join(raw, 'train_lab', name))
+    splits = preparer.collect(raw)
+    assert len(splits['train']) + len(splits['val']) == len(masks) - 3
+    assert {p.stem for p in splits['val']} == val
+    # a val mask missing: only that image is replaced
+    os.remove(osp.join(raw, 'train_lab', sorted(val)[0] + '.png'))
+    assert len({p.stem for p in preparer.collect(raw)['val']} & val) == \
+        len(val) - 1

@@ -1,6 +1,7 @@
 """SUIM preparation: a fixture in the authors' layout (colour-coded BMP
 masks with off-palette border colours, palette and 32-bit BMPs) and the real
 TEST samples in shared/data when present."""
+import filecmp
 import os
 import os.path as osp
 
@@ -152,6 +153,11 @@ def test_real_suim_samples(tmp_path):
             expected[np.all(rgb == colour, axis=-1)] = class_id
         assert (expected != 255).all(), f'{stem}: off-table colour'
         np.testing.assert_array_equal(label, expected, err_msg=stem)
+        # the image is MESS's: copied, not re-encoded
+        assert filecmp.cmp(
+            osp.join(out, 'img_dir', 'test', stem + '.jpg'),
+            osp.join(REAL, 'TEST', 'images', stem + '.jpg'),
+            shallow=False), stem
         # the authors' per-class masks agree with the colour semantics
         for code, class_id in BINARY.items():
             path = osp.join(REAL, 'TEST', 'masks', code, stem + '.bmp')
@@ -159,3 +165,30 @@ def test_real_suim_samples(tmp_path):
                 binary = read_png(path) > 127
                 np.testing.assert_array_equal(
                     label == class_id, binary, err_msg=f'{stem} {code}')
+
+
+@pytest.mark.skipif(
+    not osp.isdir(osp.join(REAL, 'TEST')),
+    reason=f'real SUIM samples not found at {REAL}/TEST')
+def test_real_test_folder_alone(tmp_path):
+    """TEST.zip without train_val: prepared test-only, and said so."""
+    raw, out = str(tmp_path / 'SUIM'), str(tmp_path / 'out')
+    os.makedirs(raw)
+    os.symlink(osp.abspath(osp.join(REAL, 'TEST')), osp.join(raw, 'TEST'))
+    with pytest.raises(RawDataError, match='train_val/images'):
+        prepare(PREPARERS.build(dict(type='suim')), raw, out)
+    meta = prepare(
+        PREPARERS.build(dict(type='suim')), raw, out, test_only=True)
+    images = sorted(
+        f for f in os.listdir(osp.join(REAL, 'TEST', 'images'))
+        if f.endswith('.jpg'))
+    assert meta['test_only'] is True and meta['splits'] == ['test']
+    assert meta['counts'] == dict(train=0, val=0, test=len(images))
+    assert sorted(os.listdir(osp.join(out, 'img_dir'))) == ['test']
+    assert sorted(os.listdir(osp.join(out, 'img_dir', 'test'))) == images
+    for name in images:
+        assert filecmp.cmp(
+            osp.join(out, 'img_dir', 'test', name),
+            osp.join(REAL, 'TEST', 'images', name),
+            shallow=False), name
+    assert len(load_split('SUIMDataset', out)) == len(images)

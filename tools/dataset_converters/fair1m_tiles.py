@@ -20,7 +20,15 @@ the dataset clips the polygon to the tile when reading.
 
 Usage:
     python tools/dataset_converters/fair1m_tiles.py data/FAIR1M/train \
-        data/fair1m_1024/train [--tile-size 1024] [--overlap 200]
+        data/fair1m_1024/train [--tile-size 1024] [--overlap 200] [--nproc 4]
+
+Output: tiles are staged in the hidden ``OUT/.fair1m_tiles.tmp/`` and moved
+into place when all are written; ``OUT/tiles.json`` (written last, removed
+first) lists them with the settings and a digest of the source listing. A
+re-run with the same settings over an unchanged source and a complete
+output does nothing; otherwise the previous tiles are replaced, never mixed
+with the new ones. Files under ``OUT/images``/``OUT/labelXml`` that this
+converter did not write stop the run, unless ``--overwrite``.
 
 Bad input follows ``mmseg_mopeft/datasets/fair1m_parse.py``: unreadable
 XML, unknown classes and malformed polygons stop the run with the file named;
@@ -33,15 +41,24 @@ import os
 import os.path as osp
 import xml.etree.ElementTree as ET
 from collections import Counter
+from functools import partial
 from typing import Iterable, List, Sequence
 
 import mmcv
 import numpy as np
+import torch
+from mmdet.structures.bbox import bbox_overlaps
 from mmengine.logging import print_log
 
+from mmseg_mopeft.datasets.converter_output import (ConverterOutput,
+                                                    OutputFolderError,
+                                                    listing_digest,
+                                                    run_with_progress)
 from mmseg_mopeft.datasets.fair1m_parse import (FAIR1MObject,
                                                 pair_images_and_annotations,
                                                 parse_fair1m_xml)
+
+VERSION = '2'  # 2: owned, staged output with tiles.json
 
 
 def tile_origins(length: int, tile: int, overlap: int) -> List[int]:
@@ -56,15 +73,11 @@ def tile_origins(length: int, tile: int, overlap: int) -> List[int]:
 
 def visible_fraction(boxes: np.ndarray,
                      tile_box: Sequence[float]) -> np.ndarray:
-    """Share of each (x1, y1, x2, y2) box's area inside ``tile_box``."""
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    x1 = np.maximum(boxes[:, 0], tile_box[0])
-    y1 = np.maximum(boxes[:, 1], tile_box[1])
-    x2 = np.minimum(boxes[:, 2], tile_box[2])
-    y2 = np.minimum(boxes[:, 3], tile_box[3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return inter / np.maximum(area, 1e-12)
+    """Share of each (x1, y1, x2, y2) box's area inside ``tile_box``
+    (mmdet's intersection over foreground, in float64)."""
+    boxes = torch.as_tensor(np.asarray(boxes, np.float64).reshape(-1, 4))
+    tile = torch.tensor([list(tile_box)], dtype=torch.float64)
+    return bbox_overlaps(boxes, tile, mode='iof')[:, 0].numpy()
 
 
 def objects_in_tile(objects: Sequence[FAIR1MObject], tile_box,
@@ -114,10 +127,32 @@ def convert(src: str,
             img_dir: str = 'images',
             ann_dir: str = 'labelXml',
             skip_empty: bool = False,
-            ext: str = '.png') -> Counter:
+            ext: str = '.png',
+            overwrite: bool = False,
+            nproc: int = 1) -> Counter:
     """Tile one split; returns counts (also printed by the CLI)."""
+    tile_origins(tile_size, tile_size, overlap)  # check the settings first
+    ext = '.' + ext.lstrip('.')
     pairs, no_image, no_xml = pair_images_and_annotations(
         osp.join(src, img_dir), osp.join(src, ann_dir))
+    settings = dict(
+        converter_version=VERSION,
+        source=osp.abspath(src),
+        source_listing_sha1=listing_digest(src),
+        tile_size=tile_size,
+        overlap=overlap,
+        min_visible=min_visible,
+        img_dir=img_dir,
+        ann_dir=ann_dir,
+        skip_empty=skip_empty,
+        ext=ext)
+    output = ConverterOutput(out, ('images', 'labelXml'), 'tiles.json',
+                             dict(writer='fair1m_tiles'))
+    manifest = output.current(settings)
+    if manifest is not None:
+        print_log(f'{out} is complete and up to date', logger='current')
+        return Counter(manifest['stats'])
+
     stats = Counter(
         images=len(pairs),
         skipped_xml_without_image=len(no_image),
@@ -128,42 +163,60 @@ def convert(src: str,
             print_log(f'skipped {len(ids)} {what}: {", ".join(ids[:5])}'
                       f'{", ..." if len(ids) > 5 else ""}',
                       logger='current', level=logging.WARNING)
-    ext = '.' + ext.lstrip('.')
-    os.makedirs(osp.join(out, 'images'), exist_ok=True)
-    os.makedirs(osp.join(out, 'labelXml'), exist_ok=True)
-    for img_id, img_path, xml_path in pairs:
-        ann = parse_fair1m_xml(xml_path)
-        stats['objects'] += len(ann.objects)
-        stats['skipped_objects_outside_image'] += len(ann.skipped)
-        for reason in ann.skipped:
-            print_log(f'skipped {reason}', logger='current',
-                      level=logging.WARNING)
-        img = mmcv.imread(img_path, 'unchanged')
-        height, width = img.shape[:2]
-        if (width, height) != (ann.width, ann.height):
-            raise ValueError(f'{xml_path} says {ann.width}x{ann.height}, '
-                             f'{img_path} is {width}x{height}.')
-        depth = 1 if img.ndim == 2 else img.shape[2]
-        for y in tile_origins(height, tile_size, overlap):
-            for x in tile_origins(width, tile_size, overlap):
-                w, h = min(tile_size, width), min(tile_size, height)
-                kept, cut = objects_in_tile(ann.objects, (x, y, x + w, y + h),
-                                            min_visible)
-                stats['objects_cut_below_min_visible'] += cut
-                if skip_empty and not kept:
-                    stats['empty_tiles_skipped'] += 1
-                    continue
-                name = f'{img_id}_{x}_{y}'
-                mmcv.imwrite(img[y:y + h, x:x + w],
-                             osp.join(out, 'images', name + ext))
-                tile_xml(name + ext, w, h, depth, kept, (x, y),
-                         osp.basename(img_path)).write(
-                             osp.join(out, 'labelXml', name + '.xml'),
-                             encoding='utf-8',
-                             xml_declaration=True)
-                stats['tiles'] += 1
-                stats['tile_objects'] += len(kept)
+    stage = output.begin(overwrite)
+    results = run_with_progress(
+        partial(tile_image, stage, tile_size, overlap, min_visible,
+                skip_empty, ext), pairs, nproc)
+    files = {}
+    for image_stats, written in results:
+        stats.update(image_stats)
+        files.update(written)
+    output.commit(files, dict(settings, stats=dict(stats)))
     return stats
+
+
+def tile_image(out: str, tile_size: int, overlap: int, min_visible: float,
+               skip_empty: bool, ext: str, pair) -> tuple:
+    """Write the tiles of one (id, image, xml) ``pair`` below ``out``;
+    returns (counts, {relative path: size} of the written files)."""
+    img_id, img_path, xml_path = pair
+    stats, files = Counter(), {}
+    ann = parse_fair1m_xml(xml_path)
+    stats['objects'] += len(ann.objects)
+    stats['skipped_objects_outside_image'] += len(ann.skipped)
+    for reason in ann.skipped:
+        print_log(f'skipped {reason}', logger='current',
+                  level=logging.WARNING)
+    img = mmcv.imread(img_path, 'unchanged')
+    height, width = img.shape[:2]
+    if (width, height) != (ann.width, ann.height):
+        raise ValueError(f'{xml_path} says {ann.width}x{ann.height}, '
+                         f'{img_path} is {width}x{height}.')
+    depth = 1 if img.ndim == 2 else img.shape[2]
+    os.makedirs(osp.join(out, 'labelXml'), exist_ok=True)
+    for y in tile_origins(height, tile_size, overlap):
+        for x in tile_origins(width, tile_size, overlap):
+            w, h = min(tile_size, width), min(tile_size, height)
+            kept, cut = objects_in_tile(ann.objects, (x, y, x + w, y + h),
+                                        min_visible)
+            stats['objects_cut_below_min_visible'] += cut
+            if skip_empty and not kept:
+                stats['empty_tiles_skipped'] += 1
+                continue
+            name = f'{img_id}_{x}_{y}'
+            image_rel = osp.join('images', name + ext)
+            xml_rel = osp.join('labelXml', name + '.xml')
+            mmcv.imwrite(img[y:y + h, x:x + w], osp.join(out, image_rel))
+            tile_xml(name + ext, w, h, depth, kept, (x, y),
+                     osp.basename(img_path)).write(
+                         osp.join(out, xml_rel),
+                         encoding='utf-8',
+                         xml_declaration=True)
+            for rel in (image_rel, xml_rel):
+                files[rel] = osp.getsize(osp.join(out, rel))
+            stats['tiles'] += 1
+            stats['tile_objects'] += len(kept)
+    return stats, files
 
 
 def parse_args():
@@ -186,14 +239,27 @@ def parse_args():
         action='store_true',
         help='do not write tiles without objects')
     parser.add_argument('--ext', default='.png', help='tile image format')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace files under OUT/images and OUT/labelXml that this '
+        'converter did not write (otherwise they stop the run)')
+    parser.add_argument(
+        '--nproc',
+        type=int,
+        default=1,
+        help='processes tiling images in parallel')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    stats = convert(args.src, args.out, args.tile_size, args.overlap,
-                    args.min_visible, args.img_dir, args.ann_dir,
-                    args.skip_empty, args.ext)
+    try:
+        stats = convert(args.src, args.out, args.tile_size, args.overlap,
+                        args.min_visible, args.img_dir, args.ann_dir,
+                        args.skip_empty, args.ext, args.overwrite, args.nproc)
+    except OutputFolderError as err:
+        raise SystemExit(str(err))
     for key, value in stats.items():
         print(f'{key}: {value}')
 

@@ -3,11 +3,15 @@
     python tools/dataset_converters/prepare_mess.py cryonuseg RAW_DIR
     python tools/dataset_converters/prepare_mess.py all /path/to/raw_root
     python tools/dataset_converters/prepare_mess.py isprs_potsdam RAW_DIR \
-        --options composite=rgb
+        --options composite=rgb --nproc 4
+    python tools/dataset_converters/prepare_mess.py suim SUIM --test-only
 
 DATASET is a MESS key (``paxray`` prepares its four binary tasks) or ``all``;
 for ``all``, RAW_DIR holds each dataset in the folder its archive unpacks to.
 Writes data/<key>/{img_dir,ann_dir}/{train,val,test} and data/<key>/meta.json.
+A re-run over an unchanged, complete output does nothing; anything else is
+rebuilt. An output folder holding files that no run for this dataset wrote
+is refused unless --overwrite is given.
 """
 import argparse
 import os.path as osp
@@ -15,6 +19,7 @@ import sys
 
 from mmengine.config import DictAction
 
+from mmseg_mopeft.datasets.converter_output import OutputFolderError
 from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 
@@ -43,7 +48,24 @@ def main():
         default={},
         help="preparer settings, e.g. composite=rgb (ISPRS Potsdam, "
         'WorldFloods: the RGB image instead of the irrg composite)')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace files in the output folder that this converter did '
+        'not write for this dataset (otherwise they stop the run)')
+    parser.add_argument(
+        '--nproc',
+        type=int,
+        default=1,
+        help='processes converting images in parallel')
+    parser.add_argument(
+        '--test-only',
+        action='store_true',
+        help='prepare the test split alone, for datasets whose evaluation '
+        "split is distributed on its own (e.g. SUIM's TEST.zip)")
     args = parser.parse_args()
+    if args.nproc < 1:
+        raise SystemExit(f'--nproc must be >= 1, not {args.nproc}')
     keys = expand(args.dataset)
     if args.out and len(keys) > 1:
         raise SystemExit('--out needs a single dataset')
@@ -55,11 +77,19 @@ def main():
             raw = osp.join(raw, preparer.raw_name)
         out = args.out or osp.join('data', key)
         try:
-            meta = prepare(preparer, raw, out)
+            meta = prepare(
+                preparer,
+                raw,
+                out,
+                overwrite=args.overwrite,
+                nproc=args.nproc,
+                test_only=args.test_only)
         except RawDataError as err:
             print(err, file=sys.stderr)
             failed.append(key)
             continue
+        except OutputFolderError as err:
+            raise SystemExit(f'{key}: {err}')
         print(f"{key}: {meta['counts']} -> {out}")
     if failed:
         raise SystemExit(f'not prepared (raw data missing): {failed}')

@@ -6,30 +6,52 @@ converts to class ids. ``prepare`` then writes, for all datasets alike::
 
     <out>/img_dir/<split>/<stem><img_suffix>
     <out>/ann_dir/<split>/<stem>.png        (uint8 class ids, 255 = ignore)
-    <out>/meta.json                         (split policy, counts, version)
+    <out>/meta.json                         (split policy, counts, files)
 
-Files are written to a temporary name and renamed, so no half-written file
-exists. ``meta.json`` is written last: a re-run finding it with the same
-converter version and preparer options skips files already there; anything
-else (an interrupted run, another version or option) is removed and written
-again.
+Images already in the output format are copied byte for byte (see
+``MESSPreparer.copies_image``); the others are decoded and written.
+
+The output folder is owned through ``ConverterOutput``: files are staged in
+the hidden ``<out>/.prepare_mess.tmp/`` and moved into place when all are
+written; ``meta.json`` is removed first and written last, and lists every
+file with its size and a digest of the raw folder's listing (names, sizes,
+modification times). A re-run is a no-op when the output matches
+``meta.json`` exactly and the raw data, options and converter version are
+unchanged; otherwise the output is rebuilt from scratch. Files in ``<out>``
+that no run of this dataset wrote stop the run, unless ``overwrite``.
 """
-import glob
+import hashlib
 import json
 import os
 import os.path as osp
-import shutil
+import struct
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from functools import partial
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
 from mmengine.logging import print_log
 from mmengine.registry import Registry
+from mmengine.utils import scandir
 from PIL import Image
 
-PREPARERS = Registry('mess preparer')
+from ...converter_output import (ConverterOutput, listing_digest,
+                                 run_with_progress)
+
+# the location keeps mmengine from looking for ``<scope>.utils``
+PREPARERS = Registry(
+    'mess preparer', locations=['mmseg_mopeft.datasets.mess.prepare'])
 SPLITS = ('train', 'val', 'test')
+CONVERTER_VERSION = '2'  # 2: stable carve, byte copies, file lists
+# source suffixes holding the same format as an output suffix
+_SAME_FORMAT = {
+    '.jpg': ('.jpg', '.jpeg'),
+    '.png': ('.png', ),
+    '.bmp': ('.bmp', ),
+    '.tif': ('.tif', '.tiff')
+}
+_ORIENTATION = 0x0112  # EXIF tag
 
 
 @dataclass
@@ -53,6 +75,10 @@ class MESSPreparer:
         download: Where to get the raw data (printed when it is missing).
         required: Paths below the raw folder that must exist.
         img_suffix: Suffix of the written images.
+        test_required: Paths below the raw folder enough to prepare the
+            test split alone (``prepare(..., test_only=True)``), for
+            datasets whose evaluation split is distributed on its own;
+            None: the dataset cannot be prepared test-only.
         tile_size: Cut images and labels into tiles of this size (MESS's
             tiling: row-major, no overlap, edge tiles padded with image 0 /
             label 255, named ``<stem>_<k>``).
@@ -62,17 +88,26 @@ class MESSPreparer:
     raw_name: str = ''
     download: str = ''
     required: Sequence[str] = ()
+    test_required: Optional[Sequence[str]] = None
     img_suffix: str = '.png'
     tile_size: Optional[int] = None
     split_policy: str = ''
 
-    def check(self, raw: str) -> None:
+    def check(self, raw: str, test_only: bool = False) -> None:
         """Fail early, naming every missing path and the download page."""
-        missing = [p for p in ('', *self.required)
+        required = self.required
+        if test_only:
+            if self.test_required is None:
+                raise ValueError(
+                    f'{self.key} cannot be prepared test-only: its test '
+                    'split is not distributed apart from the training data')
+            required = self.test_required
+        missing = [p for p in ('', *required)
                    if not osp.exists(osp.join(raw, p))]
         if missing:
+            what = 'test split' if test_only else 'raw data'
             raise RawDataError(
-                f'{self.key}: raw data incomplete under {raw!r}; missing: '
+                f'{self.key}: {what} incomplete under {raw!r}; missing: '
                 f'{[osp.join(raw, p) for p in missing]}. Get the dataset from '
                 f'{self.download} and pass the folder it unpacks to '
                 f'({self.raw_name!r}).')
@@ -88,6 +123,21 @@ class MESSPreparer:
         if image is None:
             raise ValueError(f'{self.key}: cannot read image {path}')
         return image
+
+    def copies_image(self, path) -> bool:
+        """Whether ``path`` is written as is, byte for byte: no tiling, the
+        base ``read_image`` (a subclass overriding it converts) and a source
+        already holding what we write, 8-bit RGB in the output format, so
+        decoding and encoding again could only lose information (JPEG).
+        Grey, palette, alpha or 16-bit sources are converted to 8-bit BGR
+        as mmcv reads them."""
+        if not (self.tile_size is None
+                and type(self).read_image is MESSPreparer.read_image
+                and isinstance(path, str) and osp.splitext(path)[1].lower()
+                in _SAME_FORMAT.get(self.img_suffix.lower(), ())):
+            return False
+        with Image.open(path) as img:
+            return img.mode == 'RGB'
 
     def read_label(self, label) -> np.ndarray:
         """(H, W) uint8 class ids with 255 = ignore."""
@@ -146,10 +196,28 @@ def tile(array: np.ndarray, size: int, pad_value: int) -> List[np.ndarray]:
     ]
 
 
-def files_by_stem(pattern: str) -> Dict[str, str]:
-    """``{stem: path}`` of the files ``pattern`` matches, the usual way a
-    preparer indexes a folder before ``pair_by_stem``."""
-    return {osp.splitext(osp.basename(p))[0]: p for p in glob.glob(pattern)}
+def files_by_stem(folder: str,
+                  suffix: Union[str, Tuple[str, ...]],
+                  recursive: bool = False) -> Dict[str, str]:
+    """``{stem: path}`` of the files in ``folder`` (and below, if
+    ``recursive``) whose names end with ``suffix`` (one or a tuple), the
+    stem being the name without that suffix; how a preparer indexes a
+    folder before ``pair_by_stem``. A missing folder gives ``{}`` (``check``
+    reports required folders); two files with one stem are an error."""
+    if not osp.isdir(folder):
+        return {}
+    suffixes = (suffix, ) if isinstance(suffix, str) else tuple(suffix)
+    found: Dict[str, str] = {}
+    for rel in sorted(scandir(folder, suffixes, recursive=recursive)):
+        name = osp.basename(rel)
+        end = max((s for s in suffixes if name.endswith(s)), key=len)
+        stem = name[:-len(end)]
+        path = osp.join(folder, rel)
+        if stem in found:
+            raise ValueError(f'two files with the stem {stem!r}: '
+                             f'{found[stem]} and {path}')
+        found[stem] = path
+    return found
 
 
 def pair_by_stem(images: Dict[str, str],
@@ -176,116 +244,218 @@ def pair_by_stem(images: Dict[str, str],
     return pairs, found
 
 
+def carve_key(stem: str, seed: int) -> str:
+    """The rank of ``stem`` in ``carve``: depends on nothing but the stem and
+    the seed, so files added or missing elsewhere never move it."""
+    return hashlib.sha1(f'{seed}:{stem}'.encode()).hexdigest()
+
+
 def carve(pairs: List[Pair], fraction: float,
           seed: int = 0) -> Tuple[List[Pair], List[Pair]]:
     """Split off ``fraction`` of ``pairs`` (at least one), deterministically:
-    a seeded permutation of the pairs sorted by stem. Returns (rest, carved).
-    """
-    ordered = sorted(pairs, key=lambda p: p.stem)
-    count = max(1, round(len(ordered) * fraction)) if ordered else 0
-    picked = set(np.random.RandomState(seed).permutation(len(ordered))[:count])
-    rest = [p for i, p in enumerate(ordered) if i not in picked]
-    carved = [p for i, p in enumerate(ordered) if i in picked]
+    the pairs of lowest ``carve_key``. Removing pairs that were not carved
+    changes nothing carved unless the rounded count changes (then one pair
+    moves). Returns (rest, carved), each sorted by stem."""
+    count = max(1, round(len(pairs) * fraction)) if pairs else 0
+    ranked = sorted(range(len(pairs)),
+                    key=lambda i: (carve_key(pairs[i].stem, seed), i))
+    picked = set(ranked[:count])
+    order = sorted(range(len(pairs)), key=lambda i: pairs[i].stem)
+    rest = [pairs[i] for i in order if i not in picked]
+    carved = [pairs[i] for i in order if i in picked]
     return rest, carved
 
 
-def _write_atomic(path: str, write) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    tmp = f'{path}.part{osp.splitext(path)[1]}'
-    write(tmp)
-    os.replace(tmp, path)
+def exif_orientation(path: str) -> int:
+    """The EXIF orientation tag of an image file (1 when absent)."""
+    with Image.open(path) as img:
+        return int(img.getexif().get(_ORIENTATION, 1))
+
+
+def reset_jpeg_orientation(data: bytes) -> Optional[bytes]:
+    """``data`` (a JPEG file) with its EXIF orientation set to 1, all other
+    bytes unchanged; None when it has no EXIF orientation entry."""
+    if data[:2] != b'\xff\xd8':
+        return None
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker in (0xD9, 0xDA):  # end of image, start of scan
+            return None
+        length = struct.unpack('>H', data[pos + 2:pos + 4])[0]
+        body = pos + 4
+        if marker == 0xE1 and data[body:body + 6] == b'Exif\0\0':
+            tiff = body + 6
+            order = {b'II': '<', b'MM': '>'}.get(data[tiff:tiff + 2])
+            if order is None:
+                return None
+            ifd = tiff + struct.unpack(order + 'I', data[tiff + 4:tiff + 8])[0]
+            entries = struct.unpack(order + 'H', data[ifd:ifd + 2])[0]
+            for k in range(entries):
+                entry = ifd + 2 + 12 * k
+                tag, kind = struct.unpack(order + 'HH', data[entry:entry + 4])
+                if tag == _ORIENTATION and kind == 3:  # SHORT
+                    value = entry + 8
+                    return (data[:value] + struct.pack(order + 'H', 1) +
+                            data[value + 2:])
+            return None
+        pos = body + length - 2
+    return None
 
 
 def prepare(preparer: MESSPreparer,
             raw: str,
             out: str,
-            version: str = '1') -> dict:
-    """Convert ``raw`` into ``out``; returns the ``meta.json`` content."""
-    preparer.check(raw)
+            version: str = CONVERTER_VERSION,
+            overwrite: bool = False,
+            nproc: int = 1,
+            test_only: bool = False) -> dict:
+    """Convert ``raw`` into ``out``; returns the ``meta.json`` content.
+
+    Args:
+        overwrite: Replace files under ``out/img_dir``, ``out/ann_dir`` and
+            ``out/meta.json`` that this dataset's runs did not write
+            (otherwise such files stop the run, named).
+        nproc: Processes converting images in parallel (the output does
+            not depend on it).
+        test_only: Prepare the test split alone, from a raw folder holding
+            only that (``preparer.test_required``).
+    """
+    preparer.check(raw, test_only)
     splits = preparer.collect(raw)
     unpaired = splits.pop('unpaired', {})
+    wanted = ('test', ) if test_only else SPLITS
+    splits = {s: splits.get(s, []) for s in wanted}
     seen: Dict[str, str] = {}
-    for split in SPLITS:
-        for pair in splits.get(split, []):
+    for split in wanted:
+        for pair in splits[split]:
             if pair.stem in seen:
                 raise ValueError(f'{preparer.key}: {pair.stem!r} is in both '
                                  f'{seen[pair.stem]!r} and {split!r}')
             seen[pair.stem] = split
 
-    meta_path = osp.join(out, 'meta.json')
     # instance settings (e.g. composite='rgb') change the output too
     options = json.loads(json.dumps(vars(preparer), default=str))
-    trusted = False
-    if osp.isfile(meta_path):
-        with open(meta_path) as f:
-            old = json.load(f)
-        trusted = old.get('converter_version') == version and old.get(
-            'options', {}) == options
-    if not trusted:  # unknown or older output: start from scratch
-        for sub in ('img_dir', 'ann_dir', 'meta.json'):
-            path = osp.join(out, sub)
-            if osp.isdir(path):
-                shutil.rmtree(path)
-            elif osp.isfile(path):
-                os.remove(path)
-
-    counts = {}
-    for split in SPLITS:
-        written = 0
-        for pair in splits.get(split, []):
-            written += _write_pair(preparer, pair, split, out, trusted)
-        counts[split] = written
-    meta = dict(
-        dataset=preparer.key,
+    settings = dict(
         converter_version=version,
+        options=options,
         raw_dir=osp.abspath(raw),
+        raw_listing_sha1=listing_digest(raw),
+        splits=list(wanted),
+        test_only=test_only)
+    output = ConverterOutput(out, ('img_dir', 'ann_dir'), 'meta.json',
+                             dict(writer='prepare_mess', dataset=preparer.key))
+    meta = output.current(settings)
+    if meta is not None:
+        print_log(f'{preparer.key}: {out} is complete and up to date',
+                  logger='current')
+        return meta
+
+    stage = output.begin(overwrite)
+    tasks = [(split, pair) for split in wanted for pair in splits[split]]
+    results = run_with_progress(
+        partial(_write_pair, preparer, stage), tasks, nproc)
+    files: Dict[str, int] = {}
+    counts = dict.fromkeys(SPLITS, 0)
+    images = dict(copied=0, converted=0, exif_orientation_reset=[])
+    for (split, _), samples in zip(tasks, results):
+        for stem, written, how, reset in samples:
+            for rel, size in written.items():
+                if rel in files:
+                    raise ValueError(f'{preparer.key}: two samples are '
+                                     f'written to {rel}')
+                files[rel] = size
+            counts[split] += 1
+            images[how] += 1
+            if reset:
+                images['exif_orientation_reset'].append(f'{split}/{stem}')
+    meta = dict(
+        settings,
         split_policy=preparer.split_policy,
         source_counts={s: len(splits.get(s, [])) for s in SPLITS},
         counts=counts,
         tile_size=preparer.tile_size,
         img_suffix=preparer.img_suffix,
-        options=options,
+        images=images,
         unpaired=unpaired)
-    _write_atomic(meta_path, lambda p: _dump_json(meta, p))
-    return meta
+    return output.commit(files, meta)
 
 
-def _write_pair(preparer, pair, split, out, trusted) -> int:
-    """Write one pair (or its tiles); returns the number of samples."""
-    names = [pair.stem]
-    if preparer.tile_size is not None or not trusted or not _exists(
-            out, split, pair.stem, preparer.img_suffix):
-        image = preparer.read_image(pair.image)
-        label = preparer.read_label(pair.label)
-        if image.shape[:2] != label.shape[:2]:
-            raise ValueError(f'{preparer.key}: image {pair.image} is '
-                             f'{image.shape[:2]} but its label is '
-                             f'{label.shape[:2]}')
-        samples = [(pair.stem, image, label)]
-        if preparer.tile_size is not None:
-            size = preparer.tile_size
-            samples = [(f'{pair.stem}_{k}', img, lab) for k, (img, lab) in
-                       enumerate(zip(tile(image, size, 0),
-                                     tile(label, size, 255)))]
-        names = []
-        for stem, img, lab in samples:
-            names.append(stem)
-            if trusted and _exists(out, split, stem, preparer.img_suffix):
-                continue
-            _write_atomic(
-                osp.join(out, 'img_dir', split, stem + preparer.img_suffix),
-                lambda p, img=img: mmcv.imwrite(img, p))
-            _write_atomic(
-                osp.join(out, 'ann_dir', split, stem + '.png'),
-                lambda p, lab=lab: mmcv.imwrite(lab.astype(np.uint8), p))
-    return len(names)
+def _write_pair(preparer: MESSPreparer, stage: str, task) -> list:
+    """Write one pair (or its tiles) below ``stage``; returns
+    ``[(stem, {relative path: size}, how, reset)]`` per written sample,
+    ``how`` being 'copied' or 'converted', ``reset`` whether an EXIF
+    orientation was removed."""
+    split, pair = task
+    label = preparer.read_label(pair.label)
+    if preparer.copies_image(pair.image):
+        return [_copy_image(preparer, stage, split, pair, label)]
+    image = preparer.read_image(pair.image)
+    _check_shape(preparer, pair, image.shape[:2], label.shape[:2])
+    samples = [(pair.stem, image, label)]
+    if preparer.tile_size is not None:
+        size = preparer.tile_size
+        samples = [(f'{pair.stem}_{k}', img, lab) for k, (img, lab) in
+                   enumerate(zip(tile(image, size, 0), tile(label, size,
+                                                            255)))]
+    written = []
+    for stem, img, lab in samples:
+        paths = _sample_paths(preparer, split, stem)
+        mmcv.imwrite(img, osp.join(stage, paths[0]))
+        mmcv.imwrite(lab.astype(np.uint8), osp.join(stage, paths[1]))
+        written.append((stem, _sizes(stage, paths), 'converted', False))
+    return written
 
 
-def _dump_json(obj, path) -> None:
-    with open(path, 'w') as f:
-        json.dump(obj, f, indent=2)
+def _copy_image(preparer, stage, split, pair, label):
+    """Copy the image bytes; an EXIF orientation other than 1 (which
+    mmseg's loader would apply to the image but not to its label) is reset
+    to 1, so the image loads with the pixels as stored, as labelled."""
+    with Image.open(pair.image) as img:
+        width, height = img.size
+    _check_shape(preparer, pair, (height, width), label.shape[:2])
+    img_rel, ann_rel = _sample_paths(preparer, split, pair.stem)
+    how = 'copied'
+    orientation = exif_orientation(pair.image)
+    with open(pair.image, 'rb') as f:
+        data = f.read()
+    if orientation != 1:
+        if osp.splitext(pair.image)[1].lower() in _SAME_FORMAT['.jpg']:
+            data = reset_jpeg_orientation(data)
+            if data is None:
+                raise ValueError(
+                    f'{preparer.key}: {pair.image} has EXIF orientation '
+                    f'{orientation} in a form we cannot reset to 1')
+        else:  # lossless formats: write the stored pixels without EXIF
+            data, how = None, 'converted'
+            mmcv.imwrite(
+                preparer.read_image(pair.image), osp.join(stage, img_rel))
+    if data is not None:
+        os.makedirs(osp.dirname(osp.join(stage, img_rel)), exist_ok=True)
+        with open(osp.join(stage, img_rel), 'wb') as f:
+            f.write(data)
+    mmcv.imwrite(label.astype(np.uint8), osp.join(stage, ann_rel))
+    return pair.stem, _sizes(stage, (img_rel, ann_rel)), how, \
+        orientation != 1
 
 
-def _exists(out, split, stem, img_suffix) -> bool:
-    return osp.isfile(osp.join(out, 'img_dir', split, stem + img_suffix)) \
-        and osp.isfile(osp.join(out, 'ann_dir', split, stem + '.png'))
+def _check_shape(preparer, pair, image_hw, label_hw) -> None:
+    if tuple(image_hw) != tuple(label_hw):
+        note = ''
+        if isinstance(pair.image, str) and tuple(image_hw) == tuple(
+                label_hw)[::-1] and exif_orientation(pair.image) != 1:
+            note = (' (its EXIF orientation turns it to the label\'s '
+                    'shape, but the labels of this dataset follow the '
+                    'stored pixels)')
+        raise ValueError(f'{preparer.key}: image {pair.image} is '
+                         f'{tuple(image_hw)} but its label is '
+                         f'{tuple(label_hw)}{note}')
+
+
+def _sample_paths(preparer, split, stem) -> Tuple[str, str]:
+    return (osp.join('img_dir', split, stem + preparer.img_suffix),
+            osp.join('ann_dir', split, stem + '.png'))
+
+
+def _sizes(stage, paths) -> Dict[str, int]:
+    return {rel: osp.getsize(osp.join(stage, rel)) for rel in paths}

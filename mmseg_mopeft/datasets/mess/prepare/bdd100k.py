@@ -50,9 +50,8 @@ class BDD100K(MESSPreparer):
             unpaired=dict(images_without_label=[], labels_without_image=[]))
         for ours, official in (('train', 'train'), ('test', 'val')):
             images = files_by_stem(
-                osp.join(raw, 'images', '10k', official, '*.jpg'))
-            labels = files_by_stem(
-                osp.join(self.label_dir(raw, official), '*.png'))
+                osp.join(raw, 'images', '10k', official), '.jpg')
+            labels = files_by_stem(self.label_dir(raw, official), '.png')
             splits[ours], _ = pair_by_stem(images, labels,
                                            f'{self.key} {official}',
                                            splits['unpaired'], f'{official}/')

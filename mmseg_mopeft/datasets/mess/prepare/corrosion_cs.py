@@ -33,8 +33,9 @@ class CorrosionCS(MESSPreparer):
         unpaired = dict(images_without_label=[], labels_without_image=[])
         for split, folder in (('train', 'Train'), ('test', 'Test')):
             base = osp.join(raw, _ROOT, folder)
-            images = files_by_stem(osp.join(base, 'images', '*.jp*g'))
-            labels = files_by_stem(osp.join(base, 'masks', '*.png'))
+            images = files_by_stem(
+                osp.join(base, 'images'), ('.jpg', '.jpeg'))
+            labels = files_by_stem(osp.join(base, 'masks'), '.png')
             splits[split], _ = pair_by_stem(images, labels,
                                             f'{self.key} {folder}', unpaired,
                                             f'{folder}/')

@@ -25,8 +25,8 @@ class CryoNuSeg(MESSPreparer):
         'numbers are not comparable with MESS\'s full 30-image test set.')
 
     def collect(self, raw):
-        images = files_by_stem(osp.join(raw, 'tissue images', '*.tif'))
-        labels = files_by_stem(osp.join(raw, _MASKS, '*.png'))
+        images = files_by_stem(osp.join(raw, 'tissue images'), '.tif')
+        labels = files_by_stem(osp.join(raw, _MASKS), '.png')
         pairs, unpaired = pair_by_stem(images, labels, self.key)
         rest, test = carve(pairs, 0.2, seed=0)
         train, val = carve(rest, 0.25, seed=1)

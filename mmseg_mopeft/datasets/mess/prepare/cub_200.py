@@ -62,7 +62,8 @@ class CUB200(MESSPreparer):
                 f'{self.key}: {len(missing)} images listed in images.txt are '
                 f'missing, e.g. {missing[:3]}. Get the dataset from '
                 f'{self.download}.')
-        labels = files_by_stem(osp.join(raw, 'segmentations', '*', '*.png'))
+        labels = files_by_stem(
+            osp.join(raw, 'segmentations'), '.png', recursive=True)
         pairs, unpaired = pair_by_stem(images, labels, self.key)
         splits = dict(train=[], test=[], unpaired=unpaired)
         for pair in pairs:

@@ -9,6 +9,9 @@ palette index is not an intensity.
 
 Splits: the official train_img/train_lab (300) minus a seeded 10% (carve
 seed 0) that is our val; test = test_img/test_lab (237), MESS's test set.
+The test split alone can be prepared with ``--test-only``.
+
+Images: the JPEGs are copied as distributed.
 """
 import os.path as osp
 
@@ -25,6 +28,7 @@ class DeepCrack(MESSPreparer):
     download = ('https://github.com/yhlleo/DeepCrack (unzip '
                 'dataset/DeepCrack.zip from the repository)')
     required = ('train_img', 'train_lab', 'test_img', 'test_lab')
+    test_required = ('test_img', 'test_lab')
     img_suffix = '.jpg'
     split_policy = (
         'train = official train_img/train_lab (300) minus a seeded 10% '
@@ -35,8 +39,8 @@ class DeepCrack(MESSPreparer):
         splits = dict(
             unpaired=dict(images_without_label=[], labels_without_image=[]))
         for split in ('train', 'test'):
-            images = files_by_stem(osp.join(raw, f'{split}_img', '*.jpg'))
-            labels = files_by_stem(osp.join(raw, f'{split}_lab', '*.png'))
+            images = files_by_stem(osp.join(raw, f'{split}_img'), '.jpg')
+            labels = files_by_stem(osp.join(raw, f'{split}_lab'), '.png')
             splits[split], _ = pair_by_stem(images, labels,
                                             f'{self.key} {split}',
                                             splits['unpaired'], f'{split}/')

@@ -36,9 +36,9 @@ class FoodSeg103(MESSPreparer):
             unpaired=dict(images_without_label=[], labels_without_image=[]))
         for split in ('train', 'test'):
             images = files_by_stem(
-                osp.join(raw, 'Images', 'img_dir', split, '*.jpg'))
+                osp.join(raw, 'Images', 'img_dir', split), '.jpg')
             labels = files_by_stem(
-                osp.join(raw, 'Images', 'ann_dir', split, '*.png'))
+                osp.join(raw, 'Images', 'ann_dir', split), '.png')
             splits[split], _ = pair_by_stem(images, labels,
                                             f'{self.key} {split}',
                                             splits['unpaired'], f'{split}/')

@@ -11,8 +11,8 @@ labels of ``5_Labels_all.zip`` into ``Labels/``, as MESS does)::
 Input: ``composite='irrg'`` (default) writes the near-infrared/red/green
 product, the input MESS evaluates; ``composite='rgb'`` writes the RGB
 orthophoto instead (only that composite's folder is required). Write the
-two into different output folders: a re-run into an existing folder keeps
-the images already there.
+two into different output folders to keep both: a run with the other
+composite into the same folder replaces the first one's output.
 
 Splits: the 24 tiles the benchmark released for training are train minus
 ``carve(.., 0.1, seed=0)`` (2 tiles) as val; MESS's 14 test tiles (the

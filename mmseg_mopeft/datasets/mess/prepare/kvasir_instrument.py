@@ -28,7 +28,7 @@ class KvasirInstrument(MESSPreparer):
         'Official split: test.txt (118 ids, MESS\'s test set) is test; a '
         'seeded 10% of train.txt (carve, seed 0) is val, the rest train.')
 
-    def check(self, raw):
+    def check(self, raw, test_only=False):
         # the archive ships images/ and masks/ as tarballs inside the zip
         packed = [f'{d}.tar.gz' for d in ('images', 'masks')
                   if not osp.isdir(osp.join(raw, d))
@@ -37,11 +37,11 @@ class KvasirInstrument(MESSPreparer):
             raise RawDataError(
                 f'{self.key}: unpack {packed} in {raw!r} first (tar -xzf '
                 f'<file> -C {raw!r}), as the dataset page describes.')
-        super().check(raw)
+        super().check(raw, test_only)
 
     def collect(self, raw):
-        images = files_by_stem(osp.join(raw, 'images', '*.jpg'))
-        labels = files_by_stem(osp.join(raw, 'masks', '*.png'))
+        images = files_by_stem(osp.join(raw, 'images'), '.jpg')
+        labels = files_by_stem(osp.join(raw, 'masks'), '.png')
         pairs, unpaired = pair_by_stem(images, labels, self.key)
         by_stem = {p.stem: p for p in pairs}
         ids = {split: self._ids(osp.join(raw, f'{split}.txt'))

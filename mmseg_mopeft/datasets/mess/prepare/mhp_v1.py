@@ -47,7 +47,7 @@ class MHPv1(MESSPreparer):
         self.train_count = train_count
 
     def collect(self, raw):
-        images = files_by_stem(osp.join(raw, 'images', '*.jpg'))
+        images = files_by_stem(osp.join(raw, 'images'), '.jpg')
         masks = defaultdict(list)
         for path in sorted(glob.glob(osp.join(raw, 'annotations', '*.png'))):
             masks[osp.basename(path)[:-4].rsplit('_', 2)[0]].append(path)

@@ -31,7 +31,7 @@ class PST900(MESSPreparer):
         unpaired = dict(images_without_label=[], labels_without_image=[])
         for split in ('train', 'test'):
             images, labels = (
-                files_by_stem(osp.join(raw, split, kind, '*.png'))
+                files_by_stem(osp.join(raw, split, kind), '.png')
                 for kind in ('thermal', 'labels'))
             splits[split], _ = pair_by_stem(images, labels,
                                             f'{self.key} {split}', unpaired,

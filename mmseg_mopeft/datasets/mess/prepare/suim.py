@@ -12,11 +12,13 @@ Masks go through PIL's RGB conversion, so palette or 32-bit BMPs work too.
 The per-class binary masks in ``masks/<FV|HD|...>/`` subfolders are unused.
 
 Splits: train_val (1525, no official division) minus a seeded 10% (carve
-seed 0) that is our val; test = TEST (110), MESS's test set.
+seed 0) that is our val; test = TEST (110), MESS's test set. With TEST.zip
+alone, prepare test-only (``--test-only``).
+
+Images: the JPEGs are copied as distributed.
 """
 import os.path as osp
 
-import mmcv
 import numpy as np
 from PIL import Image
 
@@ -31,6 +33,7 @@ class SUIM(MESSPreparer):
                 'and train_val.zip, both unzipped into one SUIM folder)')
     required = ('TEST/images', 'TEST/masks', 'train_val/images',
                 'train_val/masks')
+    test_required = ('TEST/images', 'TEST/masks')  # TEST.zip alone
     img_suffix = '.jpg'
     split_policy = (
         'train = official train_val (1525) minus a seeded 10% (carve seed 0) '
@@ -40,16 +43,13 @@ class SUIM(MESSPreparer):
         splits = dict(
             unpaired=dict(images_without_label=[], labels_without_image=[]))
         for split, folder in (('train', 'train_val'), ('test', 'TEST')):
-            images = files_by_stem(osp.join(raw, folder, 'images', '*.jpg'))
-            labels = files_by_stem(osp.join(raw, folder, 'masks', '*.bmp'))
+            images = files_by_stem(osp.join(raw, folder, 'images'), '.jpg')
+            labels = files_by_stem(osp.join(raw, folder, 'masks'), '.bmp')
             splits[split], _ = pair_by_stem(images, labels,
                                             f'{self.key} {folder}',
                                             splits['unpaired'], f'{folder}/')
         splits['train'], splits['val'] = carve(splits['train'], 0.1, seed=0)
         return splits
-
-    def read_image(self, path):
-        return mmcv.imread(path, flag='color_ignore_orientation')
 
     def read_label(self, path):
         with Image.open(path) as mask:

@@ -7,8 +7,10 @@ all, see the download page)::
     worldfloods_v1_0/{train,val,test}/gt/<scene>.tif   1 band: 0 invalid,
                                                        1 land, 2 water, 3 cloud
 
-MESS's Google Drive copy holds only ``test/``: pass ``splits=('test',)``
-to prepare just that (only the folders of the chosen splits are required).
+MESS's Google Drive copy holds only ``test/``: prepare it with
+``--test-only`` (``meta.json`` then says ``"test_only": true``);
+``splits=(...)`` selects any subset of the splits (only the folders of the
+chosen splits are required).
 
 Splits: the official ones; test is MESS's evaluation set, the official
 val is not, so it is our val as is.
@@ -21,7 +23,8 @@ B4, B3, B2. Only the three bands needed are kept (for band-interleaved
 files only their strips/tiles are read), so a scene costs 3 bands of
 memory, not 13. Reading uses ``tifffile``; LZW-compressed files (GDAL's
 COG default) also need ``imagecodecs``. Write the two composites into
-different output folders.
+different output folders to keep both (a run with the other composite
+replaces the output in the same folder).
 
 Labels: gt - 1 (land 0, water and flood 1, cloud 2); 0 (invalid) and any
 other value become 255. MESS leaves values above 3 as they are.
@@ -96,6 +99,7 @@ class WorldFloods(MESSPreparer):
     download = ('https://spaceml-org.github.io/ml4floods/content/'
                 'worldfloods_dataset.html')
     tile_size = 1024
+    test_required = ('test/S2', 'test/gt')
 
     def __init__(self, composite: str = 'irrg',
                  splits=('train', 'val', 'test')):
@@ -118,7 +122,7 @@ class WorldFloods(MESSPreparer):
         unpaired = dict(images_without_label=[], labels_without_image=[])
         for split in self.splits:
             images, labels = (
-                files_by_stem(osp.join(raw, split, kind, '*.tif'))
+                files_by_stem(osp.join(raw, split, kind), '.tif')
                 for kind in ('S2', 'gt'))
             splits[split], _ = pair_by_stem(images, labels,
                                             f'{self.key} {split}', unpaired,
