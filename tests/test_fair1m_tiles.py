@@ -290,8 +290,8 @@ def test_foreign_files_are_refused(tmp_path):
     assert 'old_0_0.png' not in os.listdir(osp.join(out, 'images'))
 
 
-def test_parallel_tiling_equals_serial_with_progress(tmp_path, monkeypatch,
-                                                    capfd):
+def test_parallel_tiling_equals_serial_with_progress(
+        tmp_path, monkeypatch, capfd):
     src = str(tmp_path / 'src')
     _two_image_source(src)
     outputs = []

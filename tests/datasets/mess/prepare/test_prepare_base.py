@@ -11,9 +11,8 @@ import pytest
 from mess_helpers import listing, load_split, make_deepcrack
 from PIL import Image
 
-from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, Pair,
-                                                RawDataError, carve,
-                                                prepare)
+from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, Pair, RawDataError,
+                                                carve, prepare)
 from mmseg_mopeft.datasets.mess.prepare.deepcrack import DeepCrack
 
 
