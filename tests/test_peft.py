@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from mmseg_mopeft.models import SAMViT
-from mmseg_mopeft.models.peft import Gate, LoRA, Prefix, fold_prefixes
+from mmseg_mopeft.models.peft import (BlockContext, Gate, LoRA, Prefix,
+                                      fold_prefixes)
 
 MOPEFT = dict(
     lora=dict(rank=4),
@@ -19,6 +20,11 @@ def build(peft=None, arch='tiny', **kwargs):
     return SAMViT(
         arch=arch, img_size=64, window_size=4, frozen=True, peft=peft,
         **kwargs).eval()
+
+
+def context(dims):
+    return BlockContext(index=0, depth=1, dims=dims, num_heads=1,
+                        mlp_dims=4 * dims, window_size=0, grid=(4, 4))
 
 
 def plain_twin(model):
@@ -54,7 +60,7 @@ def test_lora_and_adapter_start_exactly_at_sam(peft):
 
 
 def test_lora_adds_low_rank_update_to_q_and_v_only():
-    lora = LoRA(dims=8, rank=2, alpha=4)
+    lora = LoRA(context(8), rank=2, alpha=4)
     with torch.no_grad():
         lora.lora_B.normal_()
     x = torch.randn(3, 8)
@@ -138,7 +144,7 @@ def test_gates_in_unit_interval_start_near_half_and_get_gradients():
 
 def test_prefix_gate_scales_prefix_attention_weight():
     """log-gate in the logits == prefix attention weights times G."""
-    prefix = Prefix(dims=4, length=3, mlp_dims=None)
+    prefix = Prefix(context(4), length=3, mlp_dims=None)
     keys, values, bias = prefix.prefix(1, torch.tensor([0.3]))
     gate = torch.sigmoid(torch.tensor(0.3))
     q = torch.randn(5, 4)
@@ -184,6 +190,14 @@ def test_trainable_parameters_match_closed_form(peft, per_block, blocks):
     (dict(adapter=dict(dim=0)), r'adapter.dim=0'),
     (dict(lora=dict(rank=4, blocks=[7])), r'indices \[7\] are outside'),
     (dict(lora=dict(rank=4, targets=('q', 'x'))), r'lora.targets'),
+    (dict(lora=dict(rank=4, targets='qv')), r'lora.targets'),
+    (dict(lora=dict(rank=4, blocks='0')), r'peft.lora.blocks=.0.'),
+    (dict(lora=dict(rank=4, blocks=[1.5])), r'peft.lora.blocks=\[1.5\]'),
+    (dict(lora=dict(rank=4, blocks=[])), r'peft.lora.blocks=\[\]'),
+    (dict(lora=dict(rank=4), gated='no'), r"peft.gated='no'"),
+    (dict(lora=dict(rank=4, alpha=0)), r'peft.lora.alpha=0'),
+    (dict(bitfit=dict(), gated=True), r"'bitfit' cannot be gated"),
+    (dict(lora=dict(rank=4), gated=['adapter']), r"\['adapter'\] are not"),
     (dict(gated=True), 'names no method'),
     (dict(lora=8), 'must be a dict'),
 ])

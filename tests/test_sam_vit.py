@@ -4,7 +4,7 @@ import torch
 from mmseg.registry import MODELS
 
 from mmseg_mopeft.models.backbones.sam_vit import SAMViT
-from mmseg_mopeft.models.peft import BlockTuner
+from mmseg_mopeft.models.peft import BlockContext, PEFTMethod, PEFTTuner
 from mmseg_mopeft.testing import build_reference_sam
 
 
@@ -105,39 +105,45 @@ def test_checkpoint_errors(tmp_path, tiny_sam_ckpt):
         model.load_sam_checkpoint(str(other))
 
 
+def _tuner(method):
+    return PEFTTuner(dict(toy=method), gated=set(), dims=64)
+
+
+def _ctx():
+    return BlockContext(index=0, depth=4, dims=64, num_heads=2, mlp_dims=256,
+                        window_size=4, grid=(4, 4))
+
+
 def test_frozen_is_decided_at_build_time():
     model = SAMViT(arch='tiny', img_size=64, frozen=True)
     assert not any(p.requires_grad for p in model.parameters())
-    model.blocks[0].tuner = _ShiftFFN(64)  # attached after freezing
+    model.blocks[0].tuner = _tuner(_ShiftFFN())  # attached after freezing
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
-    assert trainable == ['blocks.0.tuner.shift']
+    assert trainable == ['blocks.0.tuner.methods.toy.shift']
 
 
-class _ShiftFFN(BlockTuner):
-    """Toy tuner: adds a learned vector to the feed-forward output."""
+class _ShiftFFN(PEFTMethod):
+    """Toy method: adds a learned vector to the feed-forward output."""
 
-    def __init__(self, dims):
-        super().__init__()
-        self.shift = torch.nn.Parameter(torch.zeros(dims))
+    def __init__(self):
+        super().__init__(_ctx())
+        self.shift = torch.nn.Parameter(torch.zeros(64))
 
-    def ffn(self, out, state):
+    def ffn(self, out, gate):
         return out + self.shift
 
 
-class _MaskedPrefix(BlockTuner):
-    """Toy tuner: random prefix keys/values, per-sample logit bias."""
+class _BiasedPrefix(PEFTMethod):
+    """Toy method: random prefix keys/values with a fixed logit bias."""
 
-    def __init__(self, dims, length, logit_bias):
-        super().__init__()
-        self.kv = torch.nn.Parameter(torch.randn(2, length, dims))
+    def __init__(self, length, logit_bias):
+        super().__init__(_ctx())
+        self.kv = torch.nn.Parameter(torch.randn(2, length, 64))
         self.logit_bias = logit_bias
 
-    def begin(self, x):
-        return dict(bias=torch.full((x.shape[0], 1, 1, 1), self.logit_bias))
-
-    def prefix(self, state, batch):
+    def prefix(self, batch, gate):
         keys, values = self.kv.unsqueeze(1).expand(-1, batch, -1, -1)
-        return keys, values, state['bias']
+        return keys, values, torch.full((batch, 1, 1, 1), self.logit_bias)
 
 
 def test_hook_points_take_tuners_without_backbone_changes():
@@ -149,16 +155,32 @@ def test_hook_points_take_tuners_without_backbone_changes():
         # A prefix whose logits are -inf gets no attention: same output,
         # in windowed (block 0) and global (block 1) attention alike.
         for block in model.blocks[:2]:
-            block.tuner = _MaskedPrefix(64, 3, float('-inf'))
+            block.tuner = _tuner(_BiasedPrefix(3, float('-inf')))
         assert torch.allclose(model(x)[0], plain, atol=1e-5)
         for block in model.blocks[:2]:
-            block.tuner = _MaskedPrefix(64, 3, 0.0)
+            block.tuner = _tuner(_BiasedPrefix(3, 0.0))
         assert not torch.allclose(model(x)[0], plain, atol=1e-3)
-        model.blocks[0].tuner = _ShiftFFN(64)
+        model.blocks[0].tuner = _tuner(_ShiftFFN())
         model.blocks[1].tuner = None
         assert torch.allclose(model(x)[0], plain, atol=1e-5)  # zero shift
-        model.blocks[0].tuner.shift.fill_(1.0)
+        model.blocks[0].tuner.methods.toy.shift.fill_(1.0)
         assert not torch.allclose(model(x)[0], plain, atol=1e-3)
+
+
+def test_out_indices_outside_the_blocks_are_an_error():
+    with pytest.raises(ValueError, match=r'out_indices=\[4\]: \[4\] are not'):
+        SAMViT(arch='tiny', img_size=64, out_indices=[4])
+    with pytest.raises(ValueError, match=r'\[1.0\] are not'):
+        SAMViT(arch='tiny', img_size=64, out_indices=[1.0])
+    assert SAMViT(arch='tiny', img_size=64, out_indices=[-1, 0],
+                  with_neck=False).out_indices == (0, 3)
+
+
+def test_input_not_a_multiple_of_the_patch_size_is_an_error():
+    model = SAMViT(arch='tiny', img_size=64, window_size=4)
+    with pytest.raises(ValueError, match='70x64 is not a multiple of the '
+                       'patch size 16.*size_divisor=16'):
+        model(torch.randn(1, 3, 70, 64))
 
 
 @pytest.mark.parametrize('arch', ['vit-b', 'vit-l', 'vit-h'])

@@ -10,14 +10,24 @@ alike); peak memory comes from one training step in a fresh process per
 method (CUDA: max allocated; CPU: peak resident set). Prints a markdown
 table with ratios to full fine-tuning, and the paper's figures beside ours.
 
-``backprop_floor`` is a reference, not a method: one rank-1 LoRA in the first
-block, so the step back-propagates through every block while the tuner
-itself costs nothing. No PEFT that tunes every block can train faster.
+Rows are the method bases in ``configs/_base_/methods/`` plus references
+that change a method's backbone options:
+
+* ``backprop_floor``: one rank-1 LoRA in the first block, so the step
+  back-propagates through every block while the tuner itself costs nothing.
+  No PEFT that tunes every block can train faster.
+* ``<method>_last_half``: the method in the later half of the blocks only
+  (``peft_blocks='last_half'``): back-propagation stops at the first tuned
+  block.
+* ``<method>_cp``: gradient checkpointing (``with_cp=True``).
+
+``--dtypes fp32 bf16`` adds a bf16-autocast row for every method.
 
     python tools/analysis_tools/benchmark_peft.py --size 512 --iters 3
     python tools/analysis_tools/benchmark_peft.py --device cuda --batch-size 4
 """
 import argparse
+import glob
 import os.path as osp
 import resource
 import statistics
@@ -26,11 +36,31 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-METHODS = ('full_ft', 'decoder_ft', 'backprop_floor', 'lora', 'vpt',
-           'vpt_deep', 'adapter', 'mopeft')
-# reference rows: (config method, backbone peft override)
+BASES = sorted(
+    osp.basename(p)[:-len('_vitb.py')] for p in glob.glob(
+        osp.join(REPO, 'configs', '_base_', 'methods', '*_vitb.py')))
+# reference rows: (config method, backbone options)
 REFERENCES = {
-    'backprop_floor': ('lora', dict(lora=dict(rank=1, blocks=[0]))),
+    'backprop_floor': ('lora', dict(peft=dict(lora=dict(rank=1,
+                                                        blocks=[0])))),
+    'lora_last_half': ('lora', dict(peft_blocks='last_half')),
+    'mopeft_last_half': ('mopeft', dict(peft_blocks='last_half')),
+    'mopeft_cp': ('mopeft', dict(with_cp=True)),
+}
+METHODS = ('full_ft', 'decoder_ft', 'backprop_floor') + tuple(
+    m for m in BASES
+    if m not in ('full_ft', 'decoder_ft', 'frozen')) + tuple(
+        r for r in REFERENCES if r != 'backprop_floor')
+# Conv-LoRA paper Table 1: trainable share of all parameters (%), decoder
+# included.
+CONV_LORA_PAPER = {
+    'decoder_ft': '0.55',
+    'bitfit': '0.62',
+    'adapter': '0.61',
+    'vpt': '0.62',
+    'lora': '0.62',
+    'ssf': '0.69',
+    'conv_lora': '0.63',
 }
 # Paper Table 4.5, relative to full fine-tuning (FloodNet): params, training
 # time, inference time (%).
@@ -54,6 +84,12 @@ def parse_args():
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--arch', default='vit-b')
     parser.add_argument('--methods', nargs='+', default=METHODS)
+    parser.add_argument(
+        '--dtypes',
+        nargs='+',
+        default=['fp32'],
+        choices=['fp32', 'bf16'],
+        help='bf16: every step under bf16 autocast (weights stay fp32)')
     parser.add_argument('--threads', type=int, help='torch CPU threads')
     parser.add_argument('--worker', help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -70,13 +106,13 @@ def build(method: str, args):
 
     import mmseg_mopeft  # noqa: F401
     init_default_scope('mmseg')
-    config, peft = REFERENCES.get(method, (method, None))
+    method = method.split('@')[0]
+    config, options = REFERENCES.get(method, (method, {}))
     cfg = Config.fromfile(
-        osp.join(REPO, f'configs/{config}/{config}_vitb_cryonuseg.py'))
-    if peft is not None:
-        cfg.model.backbone.peft = peft
+        osp.join(REPO, f'configs/_base_/methods/{config}_vitb.py'))
     size, batch, device = args.size, args.batch_size, args.device
-    cfg.model.backbone.update(arch=args.arch, img_size=size, init_cfg=None)
+    cfg.model.backbone.update(
+        arch=args.arch, img_size=size, init_cfg=None, **options)
     cfg.model.decode_head.init_cfg = None
     cfg.model.data_preprocessor.update(
         size=(size, size), test_cfg=dict(size=(size, size)))
@@ -117,6 +153,16 @@ def infer(model, optimizer, inputs, samples):
         model(inputs, samples, mode='predict')
 
 
+def autocast(method: str, device: str):
+    """bf16 autocast for ``<method>@bf16`` rows, else nothing."""
+    import contextlib
+
+    import torch
+    if not method.endswith('@bf16'):
+        return contextlib.nullcontext()
+    return torch.autocast(device.split(':')[0], dtype=torch.bfloat16)
+
+
 def _sync(device):
     import torch
     if device.startswith('cuda'):
@@ -129,7 +175,7 @@ def time_methods(methods, args) -> dict:
     import torch
 
     from mmseg_mopeft.engine import count_parameters
-    from mmseg_mopeft.models.peft import fold_prefixes
+    from mmseg_mopeft.models.peft import fold_peft
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -142,15 +188,16 @@ def time_methods(methods, args) -> dict:
             encoder_trainable=count_parameters(model.backbone)[0],
             total=total)
     for phase, step in (('train_s', train_step), ('infer_s', infer)):
-        if phase == 'infer_s':  # deploy form: prefix MLPs folded
+        if phase == 'infer_s':  # deploy form: what can be folded is
             for model, *_ in built.values():
-                fold_prefixes(model)
+                fold_peft(model)
         times = {m: [] for m in methods}
         for round_ in range(args.warmup + args.iters):
             for method, parts in built.items():
                 _sync(args.device)
                 start = time.perf_counter()
-                step(*parts)
+                with autocast(method, args.device):
+                    step(*parts)
                 _sync(args.device)
                 if round_ >= args.warmup:
                     times[method].append(time.perf_counter() - start)
@@ -166,7 +213,8 @@ def peak_memory(method: str, args) -> int:
     parts = build(method, args)
     if args.device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats()
-    train_step(*parts)
+    with autocast(method, args.device):
+        train_step(*parts)
     if args.device.startswith('cuda'):
         return torch.cuda.max_memory_allocated()
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -195,9 +243,9 @@ def table(results, args) -> str:
         '',
         '| method | trainable params | % of full | of which encoder | % of '
         'full | train step (s) | x full | inference (s) | x full | x frozen '
-        'SAM | peak train mem (GiB) | x full | paper: encoder params % / '
-        'train % / infer % |',
-        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|'
+        'SAM | peak train mem (GiB) | x full | MoPEFT paper: encoder '
+        'params % / train % / infer % | Conv-LoRA paper: params % |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|'
     ]
     for name, r in results.items():
         x_frozen = f"{r['infer_s'] / frozen['infer_s']:.2f}" if frozen else '-'
@@ -210,7 +258,8 @@ def table(results, args) -> str:
             f"{r['infer_s']:.3f} | {r['infer_s'] / full['infer_s']:.2f} | "
             f"{x_frozen} | {r['peak_bytes'] / 2**30:.2f} | "
             f"{r['peak_bytes'] / full['peak_bytes']:.2f} | "
-            f"{' / '.join(PAPER.get(name, ('-', ) * 3))} |")
+            f"{' / '.join(PAPER.get(name, ('-', ) * 3))} | "
+            f"{CONV_LORA_PAPER.get(name, '-')} |")  # '<m>@bf16': no paper
     return '\n'.join(lines)
 
 
@@ -220,6 +269,10 @@ def main():
         print(peak_memory(args.worker, args))
         return
     methods = list(dict.fromkeys(['full_ft', *args.methods]))
+    methods = [
+        m if dtype == 'fp32' else f'{m}@{dtype}' for m in methods
+        for dtype in args.dtypes
+    ]
     # workers first: on Linux a child inherits its parent's peak RSS, so the
     # parent must not hold the timing models yet
     peaks = {method: run_worker(method, args) for method in methods}

@@ -12,7 +12,7 @@ data_preprocessor = dict(
     size=(1024, 1024),
     test_cfg=dict(size=(1024, 1024)))
 model = dict(
-    type='EncoderDecoder',
+    type='PEFTEncoderDecoder',  # EncoderDecoder + PEFT losses (Conv-LoRA)
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='SAMViT',

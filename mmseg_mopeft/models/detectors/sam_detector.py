@@ -13,6 +13,8 @@ from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from torch import Tensor
 
+from ..segmentors.peft_encoder_decoder import pop_peft_losses
+
 
 @MODELS.register_module()
 class SAMDetector(BaseDetector):
@@ -44,7 +46,9 @@ class SAMDetector(BaseDetector):
 
     def loss(self, inputs: Tensor,
              data_samples: SampleList) -> Union[Dict, list]:
-        return self.decode_head.loss(self.extract_feat(inputs), data_samples)
+        losses = self.decode_head.loss(self.extract_feat(inputs), data_samples)
+        losses.update(pop_peft_losses(self.backbone))
+        return losses
 
     def predict(self,
                 inputs: Tensor,

@@ -18,18 +18,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .method import PEFT_METHODS, PEFTMethod, check_int
+from .method import PEFT_METHODS, BlockContext, PEFTMethod, check_int
 
 
 @PEFT_METHODS.register_module(name='prefix')
 class Prefix(PEFTMethod):
+    starts_at_sam = False  # the prefix attends from the first step
 
     def __init__(self,
-                 dims: int,
+                 ctx: BlockContext,
                  length: int = 20,
                  mlp_dims: Optional[int] = 32,
                  init_std: float = 0.02):
-        super().__init__()
+        super().__init__(ctx)
+        dims = ctx.dims
         check_int('prefix.length', length, 1, None)
         self.dims = dims
         self.length = length
@@ -52,12 +54,12 @@ class Prefix(PEFTMethod):
     def prefix(self, batch: int, gate: Optional[Tensor]):
         keys, values = self.key_values().chunk(2, dim=-1)
         logit_bias = None if gate is None else F.logsigmoid(gate).reshape(
-            -1, 1, 1, 1)
+            -1, 1, 1, 1)  # broadcasts to (batch, heads, L, 1)
         return (keys.expand(batch, -1, -1), values.expand(batch, -1, -1),
                 logit_bias)
 
     @torch.no_grad()
-    def fold(self) -> None:
+    def simplify(self) -> None:
         """Replace the reparameterisation by the vectors it produces."""
         if self.mlp is not None:
             self.kv = nn.Parameter(self.key_values().clone(),
@@ -65,11 +67,15 @@ class Prefix(PEFTMethod):
             self.embedding = None
             self.mlp = None
 
+    def fold(self, block: nn.Module) -> bool:
+        self.simplify()  # the vectors stay: attention needs them
+        return False
+
 
 def fold_prefixes(model: nn.Module) -> int:
-    """Fold every prefix reparameterisation in ``model`` for inference;
-    returns how many prefixes there are."""
+    """Fold every prefix reparameterisation in ``model`` for inference
+    (gated or not); returns how many prefixes there are."""
     prefixes = [m for m in model.modules() if isinstance(m, Prefix)]
     for prefix in prefixes:
-        prefix.fold()
+        prefix.simplify()
     return len(prefixes)

@@ -1,34 +1,51 @@
-"""The per-block tuner combining PEFT methods, optionally gated (MoPEFT)."""
-from typing import Dict, List, Optional
+"""The per-block tuner: calls the block's methods at their places, in config
+order, each behind its own gate in MoPEFT."""
+from typing import Dict, List, Optional, Set, Tuple
 
-from mmengine.config import ConfigDict
+import torch
 from torch import Tensor, nn
 
-from .base import BlockTuner, State
 from .gates import Gate
-from .method import PEFT_METHODS
+from .method import PEFTMethod
 
-_OPTIONS = ('gated', )
+State = Dict[str, Tensor]
 
 
-class PEFTTuner(BlockTuner):
-    """Calls each method at its hook points; with ``gated=True`` every
-    method gets a gate computed once from the block input.
+class PEFTTuner(nn.Module):
+    """The methods of one block and their gates.
 
     ``record_gates=True`` keeps the last gate values (``last_gates``:
     name -> (B, ) in (0, 1)) for analysis.
     """
 
-    def __init__(self, methods: Dict[str, nn.Module], gated: bool, dims: int):
+    def __init__(self, methods: Dict[str, PEFTMethod], gated: Set[str],
+                 dims: int):
         super().__init__()
         self.methods = nn.ModuleDict(methods)
-        self.gates = nn.ModuleDict(
-            {name: Gate(dims)
-             for name in methods}) if gated else None
+        gates = {name: Gate(dims) for name in methods if name in gated}
+        self.gates = nn.ModuleDict(gates) if gates else None
         self.record_gates = False
         self.last_gates: Dict[str, Tensor] = {}
+        self._at: Dict[str, List[str]] = {}
+        self._index_places()
+
+    def _index_places(self) -> None:
+        self._at = {}
+        for name, method in self.methods.items():
+            for place in method.places():
+                self._at.setdefault(place, []).append(name)
+
+    def acts_at(self, place: str) -> bool:
+        return place in self._at
+
+    @property
+    def pads_windows(self) -> bool:
+        """Whether some q/k/v method must see the window padding."""
+        return any(self.methods[n].sees_window_padding
+                   for n in self._at.get('qkv', ()))
 
     def begin(self, x: Tensor) -> State:
+        """Gate logits per method from the block input (B, H, W, C)."""
         if self.gates is None:
             return {}
         pooled = x.mean(dim=(1, 2))
@@ -40,71 +57,102 @@ class PEFTTuner(BlockTuner):
             }
         return state
 
+    def run(self, place: str, x: Tensor, state: State) -> Tensor:
+        """Run the methods acting at a (B, H, W, C)-shaped place."""
+        for name in self._at.get(place, ()):
+            x = getattr(self.methods[name], place)(x, state.get(name))
+        return x
+
     def qkv(self, x: Tensor, qkv: Tensor, state: State) -> Tensor:
-        for name, method in self.methods.items():
-            qkv = method.qkv(x, qkv, state.get(name))
+        for name in self._at.get('qkv', ()):
+            qkv = self.methods[name].qkv(x, qkv, state.get(name))
         return qkv
 
-    def prefix(self, state: State, batch: int):
-        for name, method in self.methods.items():
-            out = method.prefix(batch, state.get(name))
-            if out is not None:
-                return out
-        return None
+    def qkv_padding(self, fill: Tensor, state: State, batch: int) -> Tensor:
+        """q/k/v (batch, 3C) of a zero padding token: the frozen projection
+        changed by every token-wise method, as if it ran on the padding."""
+        names = [
+            n for n in self._at.get('qkv', ())
+            if self.methods[n].token_wise
+        ]
+        if not names:
+            return fill
+        c = fill.shape[-1] // 3
+        zero = fill.new_zeros(batch, 1, 1, c)
+        qkv = fill.expand(batch, -1).clone()
+        for name in names:
+            qkv = self.methods[name].qkv(zero, qkv, state.get(name))
+        return qkv
 
-    def ffn(self, out: Tensor, state: State) -> Tensor:
-        for name, method in self.methods.items():
-            out = method.ffn(out, state.get(name))
-        return out
+    def prefix(self, state: State, batch: int
+               ) -> Optional[Tuple[Tensor, Tensor, Optional[Tensor]]]:
+        """All methods' prefixes, concatenated; the logit bias per key
+        (batch, 1, L, 1), or None when no prefix has one."""
+        parts = [
+            self.methods[n].prefix(batch, state.get(n))
+            for n in self._at.get('prefix', ())
+        ]
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        keys = torch.cat([p[0] for p in parts], dim=1)
+        values = torch.cat([p[1] for p in parts], dim=1)
+        if all(p[2] is None for p in parts):
+            return keys, values, None
+        biases = []
+        for k, _, bias in parts:
+            shape = (batch, 1, k.shape[1], 1)
+            biases.append(
+                k.new_zeros(shape) if bias is None else bias.expand(shape))
+        return keys, values, torch.cat(biases, dim=2)
 
+    def pop_losses(self) -> Dict[str, Tensor]:
+        """Auxiliary losses the methods reported in the last forward."""
+        losses = {}
+        for method in self.methods.values():
+            for key, value in method.losses.items():
+                losses[key] = losses[key] + value if key in losses else value
+            method.losses = {}
+        return losses
 
-def _blocks_of(name: str, options: dict, depth: int) -> List[int]:
-    blocks = options.pop('blocks', None)
-    if blocks is None:
-        return list(range(depth))
-    bad = [b for b in blocks if not -depth <= b < depth]
-    if bad:
-        raise ValueError(f'peft.{name}.blocks={list(blocks)}: indices '
-                         f'{bad} are outside the {depth} blocks')
-    return sorted({b % depth for b in blocks})
+    def trained_backbone_params(self) -> List[str]:
+        return [
+            name for method in self.methods.values()
+            for name in method.trained_backbone_params()
+        ]
 
+    def fold(self, block: nn.Module) -> Tuple[List[str], Dict[str, str]]:
+        """Fold every method that can be folded into ``block``'s frozen
+        weights, in config order; return (folded, kept: name -> why).
 
-def _build_method(name: str, dims: int, options: dict) -> nn.Module:
-    # get() rather than build(): build() looks for the caller's default
-    # scope ('mmseg') in this registry's tree and warns on every call
-    try:
-        return PEFT_METHODS.get(name)(dims=dims, **options)
-    except TypeError as error:  # e.g. a misspelt option
-        raise TypeError(f'peft.{name}: {error}') from error
-
-
-def build_tuners(peft: dict, dims: int,
-                 depth: int) -> List[Optional[PEFTTuner]]:
-    """One tuner per block (None where no method applies) from a config
-    like ``dict(lora=dict(rank=8), prefix=dict(length=20),
-    adapter=dict(dim=64), gated=True)``. Each method also takes
-    ``blocks=[...]`` (default: every block)."""
-    peft = dict(peft)
-    gated = peft.pop('gated', False)
-    known = sorted(PEFT_METHODS.module_dict)
-    for name, options in peft.items():
-        if name not in PEFT_METHODS.module_dict:
-            raise ValueError(f'Unknown PEFT method {name!r} in peft config; '
-                             f'choose from {known} (options: {_OPTIONS})')
-        if not isinstance(options, (dict, ConfigDict)):
-            raise TypeError(f'peft.{name} must be a dict of options, got '
-                            f'{options!r}')
-    if not peft:
-        raise ValueError(f'peft config names no method; choose from {known}')
-    where = {}
-    for name, options in peft.items():
-        options = dict(options)
-        where[name] = (_blocks_of(name, options, depth), options)
-    tuners = []
-    for i in range(depth):
-        methods = {
-            name: _build_method(name, dims, options)
-            for name, (blocks, options) in where.items() if i in blocks
-        }
-        tuners.append(PEFTTuner(methods, gated, dims) if methods else None)
-    return tuners
+        A method folds only when it is ungated and every method before it at
+        one of its places folded too (folding past a method that stays would
+        change their order). Prefixes fold their reparameterisation and stay
+        (attention does not care about key order).
+        """
+        folded, kept = [], {}
+        blocked: Set[str] = set()
+        for name, method in list(self.methods.items()):
+            method.simplify()
+            places = set(method.places()) - {'prefix'}
+            reason = None
+            if self.gates is not None and name in self.gates:
+                reason = 'gated: the gate scales it per sample'
+            elif method.cannot_fold:
+                reason = method.cannot_fold
+            elif places & blocked:
+                reason = ('follows a method that stays at '
+                          f'{sorted(places & blocked)}')
+            if reason is None and method.fold(block):
+                folded.append(name)
+                del self.methods[name]
+                continue
+            if reason is None:  # folded in place, stays attached
+                folded.append(name)
+            else:
+                kept[name] = reason
+            blocked |= places
+        self._index_places()
+        return folded, kept

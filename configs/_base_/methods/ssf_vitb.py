@@ -1,0 +1,5 @@
+# SSF: a learned per-channel scale and shift after both LayerNorms, the q/k/v
+# and output projections and both MLP layers of every block (folded into
+# those weights for inference); mask decoder fine-tuned.
+_base_ = './decoder_ft_vitb.py'
+model = dict(backbone=dict(peft=dict(ssf=dict())))

@@ -1,0 +1,5 @@
+_base_ = [
+    '../_base_/methods/bitfit_vitb.py',
+    '../_base_/datasets/mess/isprs_potsdam.py',
+]
+model = dict(decode_head=dict(num_classes=6))

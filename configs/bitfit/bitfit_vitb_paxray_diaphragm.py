@@ -1,0 +1,5 @@
+_base_ = [
+    '../_base_/methods/bitfit_vitb.py',
+    '../_base_/datasets/mess/paxray_diaphragm.py',
+]
+model = dict(decode_head=dict(num_classes=2))

@@ -1,0 +1,7 @@
+_base_ = [
+    '../_base_/methods/conv_lora_vitb.py',
+    '../_base_/datasets/mess/corrosion_cs.py',
+]
+model = dict(
+    backbone=dict(peft=dict(conv_lora=dict(loss_weight=2.0))),
+    decode_head=dict(num_classes=4))

@@ -1,0 +1,30 @@
+"""BitFit trains the encoder's bias terms and nothing else."""
+import torch
+
+from mmseg_mopeft.models import SAMViT
+
+
+def test_trains_every_encoder_bias_and_only_biases():
+    model = SAMViT(arch='tiny', img_size=64, window_size=4, frozen=True,
+                   peft=dict(bitfit=dict()))
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    plain = SAMViT(arch='tiny', img_size=64, window_size=4)
+    biases = {n for n, _ in plain.named_parameters() if n.endswith('.bias')}
+    assert trainable == biases
+    assert sum(p.numel() for n, p in model.named_parameters()
+               if n in trainable) == 4 * (64 * 4 + 3 * 64 + 256) + \
+        64 + 2 * 256  # blocks, patch embedding, neck norms
+
+
+def test_later_blocks_only_leave_the_patch_embedding_frozen():
+    model = SAMViT(arch='tiny', img_size=64, window_size=4, frozen=True,
+                   peft=dict(bitfit=dict()), peft_blocks='last_half')
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert {n.split('.')[1] for n in trainable if n.startswith('blocks')} \
+        == {'2', '3'}
+    assert 'patch_embed.proj.bias' not in trainable
+    assert 'neck.1.bias' in trainable
+    x = torch.randn(1, 3, 64, 64)
+    model(x)[0].sum().backward()
+    assert model.patch_embed.proj.bias.grad is None
+    assert model.blocks[2].attn.qkv.bias.grad is not None
