@@ -5,7 +5,7 @@ checkpoints, so those files load without conversion. Blocks expose hook points
 for parameter-efficient tuners (see ``models/peft/base.py``); with no tuner
 attached the forward pass equals ``segment_anything``'s ``ImageEncoderViT``.
 """
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -15,11 +15,13 @@ from segment_anything.modeling.common import LayerNorm2d, MLPBlock
 from segment_anything.modeling.image_encoder import (PatchEmbed, get_rel_pos,
                                                      window_unpartition)
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
-from ..peft import BlockTuner, build_tuners
-from ..peft.base import State
+from ..peft import BlockContext, PEFTTuner, build_tuners
+from ..peft.tuner import State
 from ..utils import (load_sam_state_dict, load_state_dict_checked,
                      resize_abs_pos_embed, resize_rel_pos)
+from ..utils.peft_checkpoint import fill_missing_from_base
 
 # embed_dims, depth, num_heads, global_attn_indexes (from segment_anything's
 # build_sam), plus a tiny arch for tests.
@@ -108,17 +110,22 @@ class Attention(nn.Module):
 
     def forward(self,
                 x: Tensor,
-                tuner: Optional[BlockTuner] = None,
+                tuner: Optional[PEFTTuner] = None,
                 state: Optional[State] = None) -> Tensor:
         """(B, H, W, C) normalised tokens -> (B, H, W, C) attention output."""
         b, h, w, c = x.shape
-        # 2-D, so that tuners can add to it in place (see BlockTuner.qkv)
+        padded = None
+        if self.window_size and tuner is not None and tuner.pads_windows:
+            # a method needs SAM's order: pad with zero tokens, then project
+            padded = (-h % self.window_size, -w % self.window_size)
+            x = F.pad(x, (0, 0, 0, padded[1], 0, padded[0]))
+        # 2-D, so that tuners can add to it in place (see PEFTMethod.qkv)
         qkv = self.qkv(x.reshape(-1, c))
         if tuner is not None:
             qkv = tuner.qkv(x, qkv, state)
-        qkv = qkv.view(b, h, w, -1)
+        qkv = qkv.view(*x.shape[:3], -1)
         if self.window_size:
-            qkv, pad_hw = self._partition(qkv)
+            qkv, pad_hw = self._partition(qkv, tuner, state)
             if state is not None:
                 state = _expand_state(state, qkv.shape[0] // b)
         batch, rows, cols = qkv.shape[:3]
@@ -138,15 +145,19 @@ class Attention(nn.Module):
             out = window_unpartition(out, self.window_size, pad_hw, (h, w))
         return self.proj(out)
 
-    def _partition(self, qkv: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
+    def _partition(self, qkv: Tensor, tuner: Optional[PEFTTuner],
+                   state: Optional[State]) -> Tuple[Tensor, Tuple[int, int]]:
         """(B, H, W, 3C) -> (B * windows, window, window, 3C), padding with
-        the q/k/v of a zero token."""
+        the q/k/v of a zero token (with the tuner's token-wise methods)."""
         b, h, w, c = qkv.shape
         size = self.window_size
         pad_h, pad_w = -h % size, -w % size
         if pad_h or pad_w:
             fill = qkv.new_zeros(c) if self.qkv.bias is None else \
                 self.qkv.bias.to(qkv.dtype)
+            if tuner is not None:
+                fill = tuner.qkv_padding(fill, state, b)
+            fill = fill.reshape(-1, 1, 1, c)
             if pad_w:
                 qkv = torch.cat([qkv, fill.expand(b, h, pad_w, c)], dim=2)
             if pad_h:
@@ -159,7 +170,8 @@ class Attention(nn.Module):
 
     def _prepend(self, prefix, k: Tensor, v: Tensor):
         """Prepend prefix keys/values. They get no relative position bias
-        (zero position codes); a logit bias goes into the bias feature."""
+        (zero position codes); a logit bias (per key, broadcastable to
+        (B, heads, L, 1)) goes into the bias feature."""
         keys, values, logit_bias = prefix
         b, heads = k.shape[:2]
         length = keys.shape[1]
@@ -177,7 +189,8 @@ class Attention(nn.Module):
 
 
 class Block(nn.Module):
-    """Transformer block with windowed or global attention and PEFT hooks."""
+    """Transformer block with windowed or global attention; a PEFT tuner, if
+    attached, acts at the places listed in ``models/peft/method.py``."""
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float,
                  qkv_bias: bool, window_size: int, input_size: Tuple[int,
@@ -190,16 +203,23 @@ class Block(nn.Module):
                               window_size)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = MLPBlock(dim, int(dim * mlp_ratio))
-        self.tuner: Optional[BlockTuner] = None
+        self.tuner: Optional[PEFTTuner] = None
 
     def forward(self, x: Tensor) -> Tensor:
         tuner = self.tuner
-        state = tuner.begin(x) if tuner is not None else None
-        x = x + self.attn(self.norm1(x), tuner, state)
-        out = self.mlp(self.norm2(x))
-        if tuner is not None:
-            out = tuner.ffn(out, state)
-        return x + out
+        if tuner is None:
+            x = x + self.attn(self.norm1(x))
+            return x + self.mlp(self.norm2(x))
+        state = tuner.begin(x)
+        h = tuner.run('norm1', self.norm1(x), state)
+        x = x + tuner.run('attn_out', self.attn(h, tuner, state), state)
+        h = tuner.run('norm2', self.norm2(x), state)
+        if tuner.acts_at('mlp_hidden'):
+            h = tuner.run('mlp_hidden', self.mlp.lin1(h), state)
+            out = self.mlp.lin2(self.mlp.act(h))
+        else:
+            out = self.mlp(h)
+        return x + tuner.run('ffn', out, state)
 
 
 @MODELS.register_module()
@@ -211,16 +231,25 @@ class SAMViT(BaseModule):
             depth, num_heads and global_attn_indexes.
         img_size: Input size the position embeddings are made for (a
             multiple of ``patch_size``). Checkpoints for another size are
-            resized on load; other input sizes are handled at run time.
+            resized on load; other input sizes (multiples of ``patch_size``;
+            pad with the data preprocessor's ``size_divisor``) are handled at
+            run time.
         out_indices: Blocks whose outputs (B, C, H/16, W/16) are returned,
             for use with mmseg heads via a multi-level neck.
         with_neck: Append SAM's 256-channel neck output (what SAM's mask
             decoder consumes) to the outputs.
         frozen: Set ``requires_grad=False`` on all encoder weights at build
-            time; PEFT modules stay trainable.
+            time; PEFT modules (and backbone parameters a method trains, e.g.
+            BitFit's biases) stay trainable.
         peft: PEFT methods to attach to the blocks, e.g. ``dict(lora=dict(
             rank=8), prefix=dict(length=20), adapter=dict(dim=64),
             gated=True)`` (see ``models/peft``).
+        peft_blocks: Tune only these blocks with every method: 'all',
+            'last_half', the first tuned block's index, or a list. Blocks
+            before the first tuned one run without an autograd graph.
+            Needs ``frozen=True``.
+        with_cp: Recompute each block's activations in the backward pass
+            (non-reentrant gradient checkpointing) to save memory.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads the
             ``image_encoder.*`` part of an official SAM checkpoint.
     """
@@ -238,6 +267,8 @@ class SAMViT(BaseModule):
                  with_neck: bool = True,
                  frozen: bool = False,
                  peft: Optional[dict] = None,
+                 peft_blocks=None,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
@@ -251,7 +282,9 @@ class SAMViT(BaseModule):
         dims, depth = arch['embed_dims'], arch['depth']
         self.embed_dims = dims
         self.depth = depth
-        self.out_indices = tuple(i % depth for i in out_indices)
+        self.patch_size = patch_size
+        self.with_cp = with_cp
+        self.out_indices = self._check_out_indices(out_indices, depth)
         if not self.out_indices and not with_neck:
             raise ValueError('SAMViT needs out_indices or with_neck=True.')
         grid = (img_size // patch_size, img_size // patch_size)
@@ -274,22 +307,119 @@ class SAMViT(BaseModule):
         ) if with_neck else None
         if frozen:
             self.requires_grad_(False)
-        if peft:
-            for block, tuner in zip(self.blocks,
-                                    build_tuners(peft, dims, depth)):
-                block.tuner = tuner
+        if peft_blocks is not None and not frozen:
+            raise ValueError(
+                f'peft_blocks={peft_blocks!r} tunes the later blocks of a '
+                f'frozen encoder; with frozen=False every block trains. Set '
+                f'frozen=True (or drop peft_blocks).')
+        if peft is None and peft_blocks is not None:
+            raise ValueError(f'peft_blocks={peft_blocks!r} needs peft=dict('
+                             f'...) methods to place.')
+        if peft is not None:
+            self._attach_peft(peft, peft_blocks, arch['num_heads'],
+                              int(dims * mlp_ratio), grid)
+
+    @staticmethod
+    def _check_out_indices(out_indices, depth: int) -> Tuple[int, ...]:
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
+        bad = [
+            i for i in out_indices
+            if isinstance(i, bool) or not isinstance(i, int)
+            or not -depth <= i < depth
+        ]
+        if bad:
+            raise ValueError(f'out_indices={list(out_indices)}: {bad} are '
+                             f'not block indices of the {depth} blocks '
+                             f'(use -{depth}..{depth - 1})')
+        return tuple(sorted({i % depth for i in out_indices}))
+
+    def _attach_peft(self, peft, peft_blocks, num_heads: int, mlp_dims: int,
+                     grid: Tuple[int, int]) -> None:
+        contexts = [
+            BlockContext(
+                index=i,
+                depth=self.depth,
+                dims=self.embed_dims,
+                num_heads=num_heads,
+                mlp_dims=mlp_dims,
+                window_size=block.window_size,
+                grid=grid) for i, block in enumerate(self.blocks)
+        ]
+        own = dict(self.named_parameters())
+        for block, tuner in zip(self.blocks,
+                                build_tuners(peft, contexts, peft_blocks)):
+            block.tuner = tuner
+            for name in tuner.trained_backbone_params() if tuner else ():
+                if name not in own:
+                    raise ValueError(f'a PEFT method trains {name!r}, which '
+                                     f'this SAMViT does not have')
+                own[name].requires_grad_(True)
+
+    @property
+    def tuners(self) -> List[PEFTTuner]:
+        return [b.tuner for b in self.blocks if b.tuner is not None]
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        h, w = x.shape[-2:]
+        if h % self.patch_size or w % self.patch_size:
+            raise ValueError(
+                f'SAMViT input {h}x{w} is not a multiple of the patch size '
+                f'{self.patch_size}: the patch embedding would drop the '
+                f'border. Pad the input as SAM does, e.g. the data '
+                f'preprocessor\'s size=(1024, 1024) or size_divisor=16.')
         x = self.patch_embed(x)
         x = x + resize_abs_pos_embed(self.pos_embed, x.shape[1:3])
         outs = []
         for i, block in enumerate(self.blocks):
-            x = block(x)
+            if self.with_cp and self.training and torch.is_grad_enabled():
+                x = checkpoint(block, x, use_reentrant=False)
+            else:
+                x = block(x)
             if i in self.out_indices:
                 outs.append(x.permute(0, 3, 1, 2))
         if self.neck is not None:
             outs.append(self.neck(x.permute(0, 3, 1, 2)))
+        self._collect_losses()
         return tuple(outs)
+
+    def _collect_losses(self) -> None:
+        """Sum the methods' auxiliary losses over blocks (training only)."""
+        losses: Dict[str, Tensor] = {}
+        for tuner in self.tuners:
+            for key, value in tuner.pop_losses().items():
+                losses[key] = losses[key] + value if key in losses else value
+        if losses and self.training:
+            if getattr(self, 'aux_losses', None):
+                raise RuntimeError(
+                    f'SAMViT: the PEFT losses {sorted(self.aux_losses)} of '
+                    f'the previous forward were never added to a training '
+                    f'loss. Use a segmentor that collects them (type='
+                    f"'PEFTEncoderDecoder' for mmseg heads, SAMDetector for "
+                    f'FAIR-1M) or call pop_aux_losses().')
+            self.aux_losses = losses
+        else:
+            self.aux_losses = {}
+
+    def pop_aux_losses(self) -> Dict[str, Tensor]:
+        """The PEFT methods' auxiliary losses of the last training forward
+        (e.g. Conv-LoRA's ``loss_conv_lora_balance``), handed over once."""
+        losses, self.aux_losses = getattr(self, 'aux_losses', {}), {}
+        return losses
+
+    def get_layer_depth(self, param_name: str, prefix: str = ''):
+        """(layer depth, number of layers) of a parameter for layer-wise
+        learning-rate decay (mmpretrain's convention): the patch and position
+        embeddings are layer 0, block i is layer i + 1, the neck is last."""
+        num_layers = self.depth + 2
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        name = param_name[len(prefix):]
+        if name.startswith(('patch_embed', 'pos_embed')):
+            return 0, num_layers
+        if name.startswith('blocks.'):
+            return int(name.split('.')[1]) + 1, num_layers
+        return num_layers - 1, num_layers
 
     def init_weights(self):
         cfg = self.init_cfg
@@ -339,6 +469,9 @@ class SAMViT(BaseModule):
                     state_dict[key] = resize_rel_pos(rel, own.shape[0])
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A PEFT checkpoint holds trained weights only: the rest comes from
+        # the base SAM file it records.
+        fill_missing_from_base(self, state_dict, prefix)
         # Any load path (init_cfg, load_from, resume) accepts other sizes.
         self.adapt_state_dict(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
