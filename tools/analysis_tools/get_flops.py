@@ -1,18 +1,55 @@
 """Count FLOPs and parameters of a segmentor (mmseg's get_flops.py, fixed).
 
-mmseg 1.2.2's script passes both ``input_shape`` and ``inputs`` to mmengine
-0.10's ``get_model_complexity_info``, which rejects that; this one passes the
-preprocessed inputs only. Same arguments.
+Replaces mmseg 1.2.2's script, which fails twice on our stack:
+
+* it passes both ``input_shape`` and ``inputs`` to mmengine 0.10's
+  ``get_model_complexity_info``, which rejects that;
+* mmengine's counter has no handle for ``aten::scaled_dot_product_attention``
+  and silently counts attention as zero. SAM's encoder runs its attention
+  through that op (a fifth of ViT-B's work at 1024 px), so we register one.
+
+Same arguments as mmseg's script. FLOPs follow mmengine/fvcore: one fused
+multiply-add counts as one FLOP (``torch.utils.flop_counter`` counts two).
 """
 import argparse
+from typing import Any, List
 
 import torch
-from mmengine.analysis import get_model_complexity_info
+from mmengine.analysis import FlopAnalyzer, parameter_count
+from mmengine.analysis.jit_handles import get_shape
+from mmengine.analysis.print_helper import _format_size
 from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+
+SDPA = 'aten::scaled_dot_product_attention'
+
+
+def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
+    """Multiply-adds of ``scaled_dot_product_attention(q, k, v, ...)``:
+    ``q @ k^T`` and ``softmax(.) @ v`` for every batch/head entry; the
+    softmax and an optional mask are element-wise, not counted (as
+    mmengine does not count element-wise ops elsewhere)."""
+    q, k, v = (get_shape(x) for x in inputs[:3])
+    if q is None or k is None or v is None:
+        raise ValueError(f'{SDPA}: operand shapes unknown in the trace '
+                         f'({q}, {k}, {v})')
+    batch = 1
+    for size in q[:-2]:
+        batch *= size
+    queries, width = q[-2], q[-1]
+    keys, value_width = k[-2], v[-1]
+    return batch * queries * keys * (width + value_width)
+
+
+def count_flops(model: torch.nn.Module, inputs) -> FlopAnalyzer:
+    """mmengine's FlopAnalyzer with attention counted."""
+    analyzer = FlopAnalyzer(model, inputs)
+    analyzer.set_op_handle(**{SDPA: sdpa_flop_jit})
+    return analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(
+        False)
 
 
 def parse_args():
@@ -47,12 +84,22 @@ def main():
             inputs=[torch.rand(3, h, w)],
             data_samples=[SegDataSample(metainfo=meta)]))
     with torch.no_grad():
-        result = get_model_complexity_info(
-            model, inputs=data['inputs'], show_table=False, show_arch=False)
+        analyzer = count_flops(model, data['inputs'])
+        flops = analyzer.total()
+        by_module = analyzer.by_module()
+    unsupported = analyzer.unsupported_ops()
     line = '=' * 30
     print(f"{line}\nInput shape: {tuple(data['inputs'].shape[-2:])}\n"
-          f"Flops: {result['flops_str']}\nParams: {result['params_str']}\n"
-          f'{line}')
+          f'Flops: {_format_size(flops)}\n'
+          f"Params: {_format_size(parameter_count(model)[''])}\n{line}")
+    for name in ('backbone', 'neck', 'decode_head', 'auxiliary_head'):
+        if name in by_module:
+            print(f'{name} flops: {round(by_module[name])} '
+                  f'({_format_size(by_module[name])})')
+    print(f'total flops: {round(flops)}')
+    if unsupported:
+        print('Not counted (element-wise or unknown ops): ' + ', '.join(
+            f'{op} x{n}' for op, n in sorted(unsupported.items())))
 
 
 if __name__ == '__main__':

@@ -5,10 +5,25 @@ from typing import Dict, List
 import numpy as np
 from mmengine.dist import all_gather_object, is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmseg.registry import HOOKS
 
 from ...models.peft import PEFTTuner
+
+
+def find_backbone(model):
+    """The backbone inside a (wrapped, test-time-augmented) segmentor."""
+    if is_model_wrapper(model):
+        model = model.module
+    if isinstance(model, BaseTTAModel):
+        model = model.module
+    backbone = getattr(model, 'backbone', None)
+    if backbone is None:
+        raise AttributeError(
+            f'GateRecorderHook: {type(model).__name__} has no backbone; it '
+            'records the gates of a segmentor or detector with a SAMViT '
+            'backbone')
+    return backbone
 
 
 @HOOKS.register_module()
@@ -17,20 +32,25 @@ class GateRecorderHook(Hook):
 
     Writes ``<work_dir>/<filename>.npz`` (one (images, blocks) array per
     method, NaN where a block has no such method, plus ``img_paths``) and a
-    ``.json`` twin; ``tools/analysis_tools/gate_usage.py`` plots them. Off by
-    default: add it to ``custom_hooks`` or pass ``tools/test.py
-    --record-gates``.
+    ``.json`` twin that also holds each image's number of ``views``;
+    ``tools/analysis_tools/gate_usage.py`` plots them. Off by default: add
+    it to ``custom_hooks`` or pass ``tools/test.py --record-gates``.
+
+    With test-time augmentation (``tools/test.py --tta``) the model sees
+    each image several times (flips, scales); an image's gate value is then
+    the mean over its views.
     """
 
     def __init__(self, filename: str = 'gates'):
         self.filename = filename
         self._tuners: List = []
         self._rows: List[Dict] = []
+        self._forwards: List[Dict] = []
+        self._handle = None
 
     def before_test(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        blocks = getattr(model.backbone, 'blocks', [])
+        backbone = find_backbone(runner.model)
+        blocks = getattr(backbone, 'blocks', [])
         self._tuners = [getattr(block, 'tuner', None) for block in blocks]
         gated = [t for t in self._tuners
                  if isinstance(t, PEFTTuner) and t.gates is not None]
@@ -39,18 +59,38 @@ class GateRecorderHook(Hook):
                                   'PEFT methods; nothing will be recorded.')
         for tuner in gated:
             tuner.record_gates = True
-        self._rows = []
+        self._rows, self._forwards = [], []
+        self._handle = backbone.register_forward_hook(self._collect)
+
+    def _collect(self, module, inputs, output) -> None:
+        """After each backbone forward: this forward's gates, per block."""
+        gates = {}
+        for block, tuner in enumerate(self._tuners):
+            for name, value in getattr(tuner, 'last_gates', {}).items():
+                gates.setdefault(name, {})[block] = value.float().cpu()
+            if isinstance(tuner, PEFTTuner):
+                tuner.last_gates = {}  # never read a stale value twice
+        self._forwards.append(gates)
 
     def after_test_iter(self, runner, batch_idx, data_batch=None,
                         outputs=None) -> None:
+        forwards, self._forwards = self._forwards, []
         for i, sample in enumerate(outputs):
-            row = dict(img_path=sample.img_path, gates={})
-            for block, tuner in enumerate(self._tuners):
-                for name, value in getattr(tuner, 'last_gates', {}).items():
-                    row['gates'].setdefault(name, {})[block] = float(value[i])
+            row = dict(img_path=sample.img_path, views=len(forwards),
+                       gates={})
+            for name in sorted({n for f in forwards for n in f}):
+                blocks = sorted({b for f in forwards for b in f.get(name, {})})
+                for block in blocks:
+                    values = [float(f[name][block][i]) for f in forwards
+                              if block in f.get(name, {})]
+                    row['gates'].setdefault(name, {})[block] = float(
+                        np.mean(values))
             self._rows.append(row)
 
     def after_test(self, runner) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
         for tuner in self._tuners:
             if isinstance(tuner, PEFTTuner):
                 tuner.record_gates = False

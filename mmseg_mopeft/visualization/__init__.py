@@ -1,0 +1,3 @@
+from .seg_visualizer import SegVisualizer
+
+__all__ = ['SegVisualizer']
