@@ -4,6 +4,7 @@ Importing the package registers its models, datasets and hooks in mmseg's
 registries (configs do it via ``custom_imports``).
 """
 from . import datasets, engine, evaluation, models  # noqa: F401 (registry)
+from . import visualization  # noqa: F401,E402 (registry)
 from .version import __version__
 
 __all__ = ['__version__']

@@ -6,8 +6,10 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 vis_backends = [dict(type='LocalVisBackend')]
+# SegVisualizer: mmseg's SegLocalVisualizer fixed for our OpenCV, plus a
+# TensorBoard switch: --cfg-options visualizer.tensorboard=True
 visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+    type='SegVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
