@@ -43,6 +43,7 @@ class ATLANTIS(MESSPreparer):
                 'atlantis/ folder of the repository)')
     required = tuple(f'{kind}/{split}' for kind in ('images', 'masks')
                      for split in ('train', 'val', 'test'))
+    test_required = ('images/test', 'masks/test')
     img_suffix = '.jpg'
     split_policy = (
         'Official train / val / test splits (test = MESS\'s test set); a '

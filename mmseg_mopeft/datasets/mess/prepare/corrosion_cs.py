@@ -22,6 +22,7 @@ class CorrosionCS(MESSPreparer):
     download = 'https://figshare.com/articles/dataset/16624663'
     required = tuple(f'{_ROOT}/{split}/{kind}' for split in ('Train', 'Test')
                      for kind in ('images', 'masks'))
+    test_required = (f'{_ROOT}/Test/images', f'{_ROOT}/Test/masks')
     num_classes = 4
     split_policy = (
         'Official split: original/Test (44 images, MESS\'s test set) is '

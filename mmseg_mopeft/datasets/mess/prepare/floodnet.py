@@ -30,6 +30,7 @@ class FloodNet(MESSPreparer):
     download = 'https://github.com/BinaLab/FloodNet-Supervised_v1.0'
     required = tuple(f'{s}/{s}-{kind}' for s in SPLITS
                      for kind in ('org-img', 'label-img'))
+    test_required = ('test/test-org-img', 'test/test-label-img')
     img_suffix = '.jpg'
     tile_size = 1024
     num_classes = 10

@@ -25,6 +25,7 @@ class FoodSeg103(MESSPreparer):
                 ' the archive password is published by the authors)')
     required = ('Images/img_dir/train', 'Images/img_dir/test',
                 'Images/ann_dir/train', 'Images/ann_dir/test')
+    test_required = ('Images/img_dir/test', 'Images/ann_dir/test')
     img_suffix = '.jpg'
     split_policy = (
         'test = the official test split (MESS\'s test set); train = the '

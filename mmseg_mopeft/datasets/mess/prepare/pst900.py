@@ -21,6 +21,7 @@ class PST900(MESSPreparer):
     download = 'https://github.com/ShreyasSkandanS/pst900_thermal_rgb'
     required = tuple(f'{split}/{kind}' for split in ('train', 'test')
                      for kind in ('thermal', 'labels'))
+    test_required = ('test/thermal', 'test/labels')
     num_classes = 5
     split_policy = (
         'Official split: test/ (288 pairs, MESS\'s test set) is test; a '

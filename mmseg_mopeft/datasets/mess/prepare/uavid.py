@@ -50,6 +50,7 @@ class UAVid(MESSPreparer):
     raw_name = 'uavid_v1.5'
     download = 'https://uavid.nl (Semantic Labelling with Images Only)'
     required = ('uavid_train', 'uavid_val')
+    test_required = ('uavid_val', )
     tile_size = 1024
     split_policy = (
         'Official split: uavid_val (MESS\'s evaluation set) is test; 2 of '

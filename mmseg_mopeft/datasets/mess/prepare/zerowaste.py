@@ -22,6 +22,7 @@ class ZeroWaste(MESSPreparer):
     required = tuple(f'{_ROOT}/{split}/{kind}'
                      for split in ('train', 'val', 'test')
                      for kind in ('data', 'sem_seg'))
+    test_required = (f'{_ROOT}/test/data', f'{_ROOT}/test/sem_seg')
     num_classes = 5
     split_policy = (
         'Official splits: train (3002 frames), val (572, the official val '
