@@ -6,6 +6,8 @@ import subprocess
 
 from mmengine.config import Config
 
+from mmseg_mopeft.datasets.mess import DATASET_CLASSES
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
@@ -48,6 +50,9 @@ def tiny_config(config: str,
         loader.dataset.data_root = data_root
         if dataset_type:
             loader.dataset.type = dataset_type
+        if loader.dataset.type in DATASET_CLASSES.values():
+            # generated data, not a prepare_mess.py output (no meta.json)
+            loader.dataset.check_prepared = False
         if name == 'test_dataloader':  # generated data has no test split
             loader.dataset.data_prefix = dict(
                 img_path='img_dir/val', seg_map_path='ann_dir/val')
