@@ -73,3 +73,11 @@ def test_test_only_flag(tmp_path, monkeypatch):
         'ann_dir/test/te000.png', 'ann_dir/test/te001.png',
         'img_dir/test/te000.jpg', 'img_dir/test/te001.jpg', 'meta.json'
     ]
+
+
+def test_missing_raw_names_the_download_page(tmp_path, monkeypatch, capfd):
+    with pytest.raises(SystemExit, match='not prepared'):
+        run(monkeypatch, 'cryonuseg', str(tmp_path / 'missing'), '--out',
+            str(tmp_path / 'out'))
+    assert 'kaggle.com' in capfd.readouterr().err
+    assert not osp.exists(tmp_path / 'out')
