@@ -78,6 +78,11 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=1)
     parser.add_argument('--iters', type=int, default=3, help='timed rounds')
     parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument(
+        '--peers-iters',
+        type=int,
+        help='timed rounds of the transformers rows, which train about 40x '
+        'slower on CPU (default: --iters)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--arch', default='vit-b')
     parser.add_argument(
@@ -410,6 +415,8 @@ def run_time_worker(rows, args) -> dict:
     cmd = _worker_cmd(
         _python_for(rows[0], args), args, '--worker', 'time', '--rows',
         *rows, '--dtype', *args.dtype)
+    if args.peers_iters:  # the worker's --iters: the last one counts
+        cmd += ['--iters', str(args.peers_iters)]
     return json.loads(_run(cmd, f'{", ".join(rows)} timing'))
 
 
@@ -443,11 +450,12 @@ def table(results: dict, args) -> str:
     cpu = (f', CPU capability {torch.backends.cpu.get_cpu_capability()}, '
            f'{torch.get_num_threads()} threads'
            if args.device == 'cpu' else '')
+    peers_iters = f', {args.peers_iters} rounds' if args.peers_iters else ''
     lines = [
         f'SAM {args.arch} encoder, {args.size}x{args.size}, batch '
         f'{args.batch_size}, {args.device}{cpu}, median of {args.iters} '
         f'rounds after {args.warmup} warm-up; rows timed round-robin in one '
-        f'process (transformers rows in their own). Ratios: to '
+        f'process (transformers rows in their own{peers_iters}). Ratios: to '
         f'segment_anything in the same precision; "x fp32": the row in '
         f'bf16 over the row in fp32.', ''
     ]

@@ -6,13 +6,15 @@
 #
 #   tools/analysis_tools/gpu_benchmarks.sh [--peak-tflops 989.5] [--size 1024]
 #       [--batch-size 4] [--iters 10] [--out work_dirs/gpu_benchmarks]
-#       [--no-hf]
+#       [--no-hf] [--no-memory]
 #
 # --peak-tflops: the GPU's dense bf16 peak in TFLOP/s; the default is the
 # H200's (NVIDIA: 1,979 with 2:4 sparsity, half of it dense). --no-hf skips
 # the transformers rows (they need .venv-peers/, which benchmark_peers.py
 # creates with pip on first use, or --peers-python via PEERS_PYTHON).
-# PYTHON selects the interpreter (default: .venv/bin/python, else python).
+# --no-memory skips benchmark_peers.py's peak-memory processes (one per row
+# and precision). PYTHON selects the interpreter (default: .venv/bin/python,
+# else python).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,6 +24,7 @@ BATCH=4
 ITERS=10
 OUT=work_dirs/gpu_benchmarks
 HF=1
+MEMORY=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --peak-tflops) PEAK_TFLOPS=$2; shift 2 ;;
@@ -30,14 +33,13 @@ while [ $# -gt 0 ]; do
         --iters) ITERS=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
         --no-hf) HF=0; shift ;;
+        --no-memory) MEMORY=(--no-memory); shift ;;
         *) echo "gpu_benchmarks.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
 if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python; fi
 fi
-mkdir -p "$OUT"
-
 "$PYTHON" - <<'PY'
 import torch
 if not torch.cuda.is_available():
@@ -46,6 +48,7 @@ print(f'GPU: {torch.cuda.get_device_name()}, torch {torch.__version__}, '
       f'bf16 supported: {torch.cuda.is_bf16_supported()}')
 PY
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv || true
+mkdir -p "$OUT"
 
 COMMON=(--device cuda --size "$SIZE" --batch-size "$BATCH" --iters "$ITERS" --warmup 3)
 
@@ -58,7 +61,7 @@ PEERS=()
 if [ -n "${PEERS_PYTHON:-}" ]; then PEERS=(--peers-python "$PEERS_PYTHON"); fi
 "$PYTHON" tools/analysis_tools/benchmark_peers.py "${COMMON[@]}" \
     --dtype fp32 bf16 --mfu --peak-tflops "$PEAK_TFLOPS" \
-    "${ROWS[@]}" "${PEERS[@]}" | tee "$OUT/peers_${SIZE}px_batch${BATCH}.md"
+    "${ROWS[@]}" "${PEERS[@]}" "${MEMORY[@]}" | tee "$OUT/peers_${SIZE}px_batch${BATCH}.md"
 
 # benchmark_peft.py takes --dtype / --mfu once they are there; say so if not
 PEFT_OPTS=()
