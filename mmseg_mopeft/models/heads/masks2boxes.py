@@ -10,7 +10,8 @@ probability, by default at 0.5):
 3. The box is the tight box around the pixels of the remaining components
    (so two comparably large blobs give one box enclosing both: the decoder
    said they are one object). Pixel ``(row r, col c)`` covers
-   ``[c, c + 1) x [r, r + 1)``, hence ``x2 = last column + 1``.
+   ``[c, c + 1) x [r, r + 1)``, hence ``x2 = last column + 1`` (mmdet's
+   ``mask2bbox`` computes it).
 4. An empty mask gives no box (``valid`` is False).
 
 With ``cell > 1`` the components of step 1 are found on a grid of
@@ -27,6 +28,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmdet.structures.mask import mask2bbox
 from torch import Tensor
 
 
@@ -38,18 +40,8 @@ def masks_to_boxes(masks: Tensor,
     masks = masks.detach().bool()
     if min_component_ratio > 0 and masks.numel():
         masks = masks & _kept_components(masks, min_component_ratio, cell)
-    rows, cols = masks.any(dim=2), masks.any(dim=1)
-    valid = rows.any(dim=1)
-    boxes = torch.stack([
-        _first(cols), _first(rows), cols.shape[1] - _first(cols.flip(1)),
-        rows.shape[1] - _first(rows.flip(1))
-    ], dim=1).float() * valid[:, None]
-    return boxes, valid
-
-
-def _first(flags: Tensor) -> Tensor:
-    """Index of the first True per row (0 for rows without any)."""
-    return flags.byte().argmax(dim=1)
+    valid = masks.flatten(1).any(dim=1)
+    return mask2bbox(masks), valid  # mmdet's tight box; zeros when empty
 
 
 def _kept_components(masks: Tensor, min_ratio: float, cell: int) -> Tensor:
@@ -59,14 +51,12 @@ def _kept_components(masks: Tensor, min_ratio: float, cell: int) -> Tensor:
         masks[:, None].float(), cell, ceil_mode=True,
         divisor_override=1)[:, 0]
     occupied = counts > 0
-    rows, cols = occupied.any(dim=2), occupied.any(dim=1)
     keep = torch.zeros_like(occupied)
-    for i in torch.nonzero(rows.any(dim=1)).squeeze(1).tolist():
+    extents = mask2bbox(occupied).long().tolist()
+    for i, (x1, y1, x2, y2) in enumerate(extents):
+        if x2 == 0:  # empty mask (mask2bbox gives zeros)
+            continue
         # label the cells within the mask's extent only (small for objects)
-        y = torch.nonzero(rows[i]).squeeze(1)
-        x = torch.nonzero(cols[i]).squeeze(1)
-        y1, y2, x1, x2 = y[0].item(), y[-1].item() + 1, x[0].item(), \
-            x[-1].item() + 1
         keep[i, y1:y2, x1:x2] = torch.from_numpy(
             _kept_labels(occupied[i, y1:y2, x1:x2].cpu().numpy(),
                          counts[i, y1:y2, x1:x2].cpu().numpy(), min_ratio))
