@@ -44,7 +44,6 @@ class ATLANTIS(MESSPreparer):
     required = tuple(f'{kind}/{split}' for kind in ('images', 'masks')
                      for split in ('train', 'val', 'test'))
     test_required = ('images/test', 'masks/test')
-    img_suffix = '.jpg'
     split_policy = (
         'Official train / val / test splits (test = MESS\'s test set); a '
         'photo in several label folders or splits is kept once, in the first '

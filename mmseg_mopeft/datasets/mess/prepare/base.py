@@ -38,6 +38,7 @@ from PIL import Image
 
 from ...converter_output import (ConverterOutput, listing_digest,
                                  run_with_progress)
+from ..catalog import mess_dataset_type
 
 # the location keeps mmengine from looking for ``<scope>.utils``
 PREPARERS = Registry(
@@ -74,7 +75,8 @@ class MESSPreparer:
         raw_name: Folder name the authors' archive unpacks to.
         download: Where to get the raw data (printed when it is missing).
         required: Paths below the raw folder that must exist.
-        img_suffix: Suffix of the written images.
+        img_suffix: Suffix of the written images, the one the dataset
+            class of ``key`` reads (its file holds the fact).
         test_required: Paths below the raw folder enough to prepare the
             test split alone (``prepare(..., test_only=True)``), for
             datasets whose evaluation split is distributed on its own;
@@ -89,9 +91,12 @@ class MESSPreparer:
     download: str = ''
     required: Sequence[str] = ()
     test_required: Optional[Sequence[str]] = None
-    img_suffix: str = '.png'
     tile_size: Optional[int] = None
     split_policy: str = ''
+
+    @property
+    def img_suffix(self) -> str:
+        return mess_dataset_type(self.key).img_suffix
 
     def check(self, raw: str, test_only: bool = False) -> None:
         """Fail early, naming every missing path and the download page."""

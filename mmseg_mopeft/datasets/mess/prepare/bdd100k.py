@@ -28,7 +28,6 @@ class BDD100K(MESSPreparer):
                 'Images" (bdd100k_images_10k.zip) and "Segmentation" labels '
                 '(bdd100k_sem_seg_labels_trainval.zip), unzipped together')
     required = ('images/10k/train', 'images/10k/val', 'labels/sem_seg')
-    img_suffix = '.jpg'
     split_policy = (
         'train = official train split minus a seeded 10% (carve seed 0) that '
         'is our val; test = the official val split (1000), which MESS '

@@ -40,7 +40,6 @@ class CUB200(MESSPreparer):
                 'CUB_200_2011 folder)')
     required = ('images.txt', 'train_test_split.txt', 'images',
                 'segmentations')
-    img_suffix = '.jpg'
     split_policy = (
         'train = train_test_split.txt is_training_image=1 (5994) minus a '
         'seeded 10% (carve seed 0) that is our val; test = '

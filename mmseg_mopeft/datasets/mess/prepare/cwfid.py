@@ -17,7 +17,6 @@ Splits: ``train_test_split.yaml``. Id 28 is in both lists; it stays in test
 which a seeded 10% (carve seed 0) is our val. Ids in neither list, or
 listed without files, are reported in ``unpaired``.
 """
-import glob
 import os.path as osp
 
 import numpy as np
@@ -25,17 +24,10 @@ import yaml
 from mmengine.logging import print_log
 from PIL import Image
 
-from .base import PREPARERS, MESSPreparer, carve, pair_by_stem
+from .base import PREPARERS, MESSPreparer, carve, files_by_stem, pair_by_stem
 
 # RGB colour -> class id (MESS names: 0 ground, 1 crop seedling, 2 weed)
 COLOURS = {(0, 0, 0): 0, (0, 255, 0): 1, (255, 0, 0): 2}
-
-
-def _by_id(folder, suffix):
-    return {
-        osp.basename(p)[:-len(suffix)]: p
-        for p in glob.glob(osp.join(folder, '*' + suffix))
-    }
 
 
 @PREPARERS.register_module(name='cwfid')
@@ -60,8 +52,8 @@ class CWFID(MESSPreparer):
                       logger='current')
         train_ids -= test_ids
         pairs, unpaired = pair_by_stem(
-            _by_id(osp.join(raw, 'images'), '_image.png'),
-            _by_id(osp.join(raw, 'annotations'), '_annotation.png'),
+            files_by_stem(osp.join(raw, 'images'), '_image.png'),
+            files_by_stem(osp.join(raw, 'annotations'), '_annotation.png'),
             self.key)
         paired = {p.stem for p in pairs}
         unpaired['in_no_split'] = sorted(paired - train_ids - test_ids)

@@ -29,7 +29,6 @@ class DeepCrack(MESSPreparer):
                 'dataset/DeepCrack.zip from the repository)')
     required = ('train_img', 'train_lab', 'test_img', 'test_lab')
     test_required = ('test_img', 'test_lab')
-    img_suffix = '.jpg'
     split_policy = (
         'train = official train_img/train_lab (300) minus a seeded 10% '
         '(carve seed 0) that is our val; test = official test_img/test_lab '

@@ -45,7 +45,6 @@ class DRAM(MESSPreparer):
                 ' (DRAM_processed.zip holds DRAM_processed.rar; extract it '
                 'with unrar)')
     required = ('test', 'labels')
-    img_suffix = '.jpg'
     split_policy = (
         'No labelled training data exists (MESS tests on all 718 labelled '
         'paintings): a seeded split of the labelled paintings into 60% train '

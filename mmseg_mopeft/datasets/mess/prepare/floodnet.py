@@ -15,10 +15,10 @@ Tiling: 1024 px after splitting (4000x3000 -> 4x3 tiles). Image tiles are
 re-encoded as JPEG as in MESS, but at OpenCV's default quality 95 rather
 than PIL's 75, so they stay closer to the raw pixels than MESS's tiles.
 """
-import glob
 import os.path as osp
 
-from .base import PREPARERS, MESSPreparer, keep_ids, pair_by_stem, read_ids
+from .base import (PREPARERS, MESSPreparer, files_by_stem, keep_ids,
+                   pair_by_stem, read_ids)
 
 SPLITS = ('train', 'val', 'test')
 
@@ -31,7 +31,6 @@ class FloodNet(MESSPreparer):
     required = tuple(f'{s}/{s}-{kind}' for s in SPLITS
                      for kind in ('org-img', 'label-img'))
     test_required = ('test/test-org-img', 'test/test-label-img')
-    img_suffix = '.jpg'
     tile_size = 1024
     num_classes = 10
     split_policy = (
@@ -42,14 +41,10 @@ class FloodNet(MESSPreparer):
         splits = {}
         unpaired = dict(images_without_label=[], labels_without_image=[])
         for split in SPLITS:
-            images = {
-                osp.basename(p)[:-len('.jpg')]: p for p in glob.glob(
-                    osp.join(raw, split, f'{split}-org-img', '*.jpg'))
-            }
-            labels = {
-                osp.basename(p)[:-len('_lab.png')]: p for p in glob.glob(
-                    osp.join(raw, split, f'{split}-label-img', '*_lab.png'))
-            }
+            images = files_by_stem(
+                osp.join(raw, split, f'{split}-org-img'), '.jpg')
+            labels = files_by_stem(
+                osp.join(raw, split, f'{split}-label-img'), '_lab.png')
             splits[split], _ = pair_by_stem(images, labels,
                                             f'{self.key} {split}', unpaired,
                                             f'{split}/')

@@ -26,7 +26,6 @@ class FoodSeg103(MESSPreparer):
     required = ('Images/img_dir/train', 'Images/img_dir/test',
                 'Images/ann_dir/train', 'Images/ann_dir/test')
     test_required = ('Images/img_dir/test', 'Images/ann_dir/test')
-    img_suffix = '.jpg'
     split_policy = (
         'test = the official test split (MESS\'s test set); train = the '
         'official train split minus a seeded 10% (carve seed 0) that is our '

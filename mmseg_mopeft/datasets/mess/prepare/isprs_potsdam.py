@@ -28,13 +28,13 @@ ignored boundaries in the eroded "noBoundary" labels).
 
 Tiling: 1024 px after splitting (6x6 tiles, the last row/column padded).
 """
-import glob
 import os.path as osp
 
 import mmcv
 import numpy as np
 
-from .base import PREPARERS, MESSPreparer, RawDataError, carve, pair_by_stem
+from .base import (PREPARERS, MESSPreparer, RawDataError, carve, files_by_stem,
+                   pair_by_stem)
 
 TRAIN = tuple(f'top_potsdam_{xy}' for xy in (
     '2_10', '2_11', '2_12', '3_10', '3_11', '3_12', '4_10', '4_11', '4_12',
@@ -79,11 +79,10 @@ class ISPRSPotsdam(MESSPreparer):
             'test tiles are test; split by source tile, then tiled 1024.')
 
     def collect(self, raw):
-        images, labels = ({
-            osp.basename(p)[:-len(end)]: p
-            for p in glob.glob(osp.join(raw, folder, f'*{end}'))
-        } for folder, end in ((self.folder, self.suffix + '.tif'),
-                              ('Labels', '_label.tif')))
+        images, labels = (
+            files_by_stem(osp.join(raw, folder), end)
+            for folder, end in ((self.folder, self.suffix + '.tif'),
+                                ('Labels', '_label.tif')))
         pairs, unpaired = pair_by_stem(images, labels, self.key)
         by_id = {p.stem: p for p in pairs}
         absent = [i for i in TRAIN + TEST if i not in by_id]

@@ -38,7 +38,6 @@ class MHPv1(MESSPreparer):
                 '(LV-MHP-v1.zip, Google Drive id '
                 '1hTS8QJBuGdcppFAr_bvW2tsD9hW_ptr5)')
     required = ('images', 'annotations', 'train_list.txt', 'test_list.txt')
-    img_suffix = '.jpg'
     split_policy = (
         'Official split: test = test_list.txt (MESS\'s test set); train = '
         'the first 3000 names of train_list.txt, val = the remaining ones.')

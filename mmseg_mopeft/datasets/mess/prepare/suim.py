@@ -34,7 +34,6 @@ class SUIM(MESSPreparer):
     required = ('TEST/images', 'TEST/masks', 'train_val/images',
                 'train_val/masks')
     test_required = ('TEST/images', 'TEST/masks')  # TEST.zip alone
-    img_suffix = '.jpg'
     split_policy = (
         'train = official train_val (1525) minus a seeded 10% (carve seed 0) '
         'that is our val; test = official TEST (110), the MESS test set.')
