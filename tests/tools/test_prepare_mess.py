@@ -81,3 +81,9 @@ def test_missing_raw_names_the_download_page(tmp_path, monkeypatch, capfd):
             str(tmp_path / 'out'))
     assert 'kaggle.com' in capfd.readouterr().err
     assert not osp.exists(tmp_path / 'out')
+
+
+def test_test_only_is_refused_where_unsupported(tmp_path, monkeypatch):
+    with pytest.raises(SystemExit, match=r"\['cwfid'\] cannot be prepared "
+                       '--test-only'):
+        run(monkeypatch, 'cwfid', str(tmp_path), '--test-only')

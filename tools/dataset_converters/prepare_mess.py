@@ -69,9 +69,12 @@ def main():
     keys = expand(args.dataset)
     if args.out and len(keys) > 1:
         raise SystemExit('--out needs a single dataset')
-    failed = []
+    failed, no_test_only = [], []
     for key in keys:
         preparer = PREPARERS.build(dict(type=key, **args.options))
+        if args.test_only and preparer.test_required is None:
+            no_test_only.append(key)  # its test split needs the whole raw
+            continue
         raw = args.raw_dir
         if args.dataset == 'all':
             raw = osp.join(raw, preparer.raw_name)
@@ -91,8 +94,16 @@ def main():
         except OutputFolderError as err:
             raise SystemExit(f'{key}: {err}')
         print(f"{key}: {meta['counts']} -> {out}")
+    problems = []
+    if no_test_only:
+        problems.append(
+            f'not prepared: {no_test_only} cannot be prepared --test-only '
+            '(their test split is not distributed apart from the training '
+            'data; prepare them from the complete raw dataset)')
     if failed:
-        raise SystemExit(f'not prepared (raw data missing): {failed}')
+        problems.append(f'not prepared (raw data missing): {failed}')
+    if problems:
+        raise SystemExit('\n'.join(problems))
 
 
 if __name__ == '__main__':
