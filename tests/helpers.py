@@ -39,7 +39,7 @@ def tiny_config(config: str,
     if model.backbone.type == 'SAMViT':
         model.backbone.update(
             arch='tiny', img_size=size, window_size=4, init_cfg=init)
-    if model.decode_head.type == 'SAMMaskDecoderHead':
+    if (model.get('decode_head') or {}).get('type') == 'SAMMaskDecoderHead':
         model.decode_head.update(num_points=0, init_cfg=init)
     model.data_preprocessor.size = (size, size)
     model.data_preprocessor.test_cfg = dict(size=(size, size))
