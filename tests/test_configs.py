@@ -60,3 +60,13 @@ def test_generated_mess_configs_are_in_sync():
         cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert ', 0 differ' in proc.stdout
+
+
+def test_generated_fair1m_configs_are_in_sync():
+    import subprocess
+    import sys
+    proc = subprocess.run(
+        [sys.executable, 'tools/misc/generate_fair1m_configs.py', '--check'],
+        cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ', 0 differ' in proc.stdout

@@ -24,7 +24,10 @@ from mmseg_mopeft.models.heads import Masks2BoxesHead
 
 FAIR1M = osp.join(REPO, '..', 'shared', 'data', 'fair1m')
 CONFIG = 'configs/fair1m/lora_vitb_fair1m.py'
-METHODS = ('frozen', 'vpt', 'vpt_deep', 'lora', 'mopeft')
+METHODS = sorted(
+    osp.basename(p)[:-len('_vitb_fair1m.py')]
+    for p in glob.glob(osp.join(REPO, 'configs/fair1m/*_vitb_fair1m.py'))
+    if not p.endswith('decoder_ft_vitb_fair1m.py'))
 pytestmark = pytest.mark.skipif(
     not osp.isdir(FAIR1M), reason='real FAIR-1M samples missing')
 
