@@ -6,6 +6,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mmseg_mopeft.engine.hooks import set_checkpoint_keys_check
 from mmseg_mopeft.utils import setup_cpu_distributed, teardown_distributed
 
 
@@ -14,6 +15,11 @@ def parse_args():
         description='MMSeg test (and eval) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='load a checkpoint that leaves model weights missing or '
+        'unexpected (warn instead of failing)')
     parser.add_argument(
         '--work-dir',
         help='directory to save the file containing evaluation metrics')
@@ -87,6 +93,7 @@ def main():
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    set_checkpoint_keys_check(cfg, args.allow_partial)
 
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)

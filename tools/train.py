@@ -9,6 +9,7 @@ from mmengine.device import get_device
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mmseg_mopeft.engine.hooks import set_checkpoint_keys_check
 from mmseg_mopeft.utils import setup_cpu_distributed, teardown_distributed
 
 
@@ -18,9 +19,16 @@ def parse_args():
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
+        nargs='?',
+        const='auto',
+        metavar='PATH',
+        help='resume from PATH, or without PATH from the newest readable '
+        'checkpoint in the work_dir (from scratch when there is none)')
+    parser.add_argument(
+        '--allow-partial',
         action='store_true',
-        default=False,
-        help='resume from the latest checkpoint in the work_dir')
+        help='accept a load_from checkpoint that leaves model weights '
+        'missing or unexpected (warn instead of failing)')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -74,7 +82,11 @@ def main():
                 cfg.optim_wrapper.type = 'AmpOptimWrapper'
                 cfg.optim_wrapper.loss_scale = 'dynamic'
 
-    cfg.resume = args.resume
+    if args.resume == 'auto':  # newest readable checkpoint of work_dir
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    set_checkpoint_keys_check(cfg, args.allow_partial)
     setup_cpu_distributed(cfg, args.launcher)
 
     runner = Runner.from_cfg(cfg)

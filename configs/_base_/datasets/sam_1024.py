@@ -4,7 +4,7 @@
 crop_size = (1024, 1024)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadCheckedAnnotations'),  # labels must be class ids
     dict(
         type='RandomResize',
         scale=(1024, 1024),
@@ -18,7 +18,8 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(1024, 1024), keep_ratio=True),
-    dict(type='LoadAnnotations'),  # after Resize: evaluate at full resolution
+    # after Resize: evaluate at full resolution
+    dict(type='LoadCheckedAnnotations'),
     dict(type='PackSegInputs'),
 ]
 
@@ -63,7 +64,7 @@ tta_pipeline = [
                 dict(type='RandomFlip', prob=0., direction='horizontal'),
                 dict(type='RandomFlip', prob=1., direction='horizontal')
             ],
-            [dict(type='LoadAnnotations')],
+            [dict(type='LoadCheckedAnnotations')],
             [dict(type='PackSegInputs')],
         ])
 ]

@@ -3,7 +3,7 @@
 data_root = 'data/shapes'
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadCheckedAnnotations'),
     dict(type='Resize', scale=(256, 256), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
@@ -11,7 +11,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(256, 256), keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadCheckedAnnotations'),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(

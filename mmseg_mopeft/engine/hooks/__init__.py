@@ -1,9 +1,17 @@
+from .checkpoint_keys_check_hook import (CheckpointKeysCheckHook,
+                                         set_checkpoint_keys_check)
+from .checkpoint_recovery_hook import CheckpointRecoveryHook
 from .gate_recorder_hook import GateRecorderHook
 from .iteration_seed_hook import IterationSeedHook
+from .num_classes_check_hook import NumClassesCheckHook
 from .progress_log_hook import ProgressLogHook
 from .trainable_params_hook import TrainableParamsHook, count_parameters
 
 __all__ = [
     'GateRecorderHook', 'IterationSeedHook', 'ProgressLogHook',
     'TrainableParamsHook', 'count_parameters'
+]
+__all__ += [
+    'CheckpointKeysCheckHook', 'CheckpointRecoveryHook', 'NumClassesCheckHook',
+    'set_checkpoint_keys_check'
 ]

@@ -1,0 +1,165 @@
+"""A crash while a checkpoint is written leaves no truncated file under its
+name; --resume names a broken newest checkpoint and falls back."""
+import glob
+import logging
+import os.path as osp
+import resource
+import shutil
+import signal
+import sys
+
+import pytest
+from helpers import REPO, run_tool, tiny_config
+from mmengine.hooks import Hook
+from mmengine.logging import MMLogger
+from mmengine.runner import Runner
+
+from mmseg_mopeft.datasets import generate_shapes
+from mmseg_mopeft.engine.checkpoint_io import CheckpointFileError
+
+CONFIG = 'configs/decoder_ft/decoder_ft_vitb_cryonuseg.py'
+
+
+@pytest.fixture(autouse=True)
+def unformatted_config_text(monkeypatch):
+    """Runners log and dump their config; skip yapf's formatting of it
+    (about 3 s per runner on 2 cores)."""
+    monkeypatch.setattr('mmengine.config.config.FormatCode',
+                        lambda text, **kwargs: (text, False))
+
+
+@pytest.fixture(scope='module')
+def cryo_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('data') / 'cryonuseg')
+    return generate_shapes(
+        root, splits=(('train', 2), ('val', 1)), size=64, num_classes=2)
+
+
+@pytest.fixture(scope='module')
+def run_to_1(tmp_path_factory, cryo_root):
+    """A work dir holding iter_1.pth, a whole model (no base file)."""
+    work = str(tmp_path_factory.mktemp('run'))
+    cfg = tiny_config(CONFIG, cryo_root, work, max_iters=1)
+    cfg.default_hooks.checkpoint.interval = 1
+    Runner.from_cfg(cfg).train()
+    return osp.join(work, 'iter_1.pth')
+
+
+def _config(work, cryo_root, resume=False):
+    cfg = tiny_config(CONFIG, cryo_root, str(work), max_iters=2)
+    cfg.default_hooks.checkpoint.interval = 1
+    cfg.resume = resume
+    return cfg
+
+
+class _DiskFull(Hook):
+    """Once training starts, files may grow to ``limit`` bytes only
+    (RLIMIT_FSIZE): checkpoint writes fail part-way, as on a full disk."""
+    priority = 'LOWEST'
+
+    def __init__(self, limit):
+        self.limit = limit
+
+    def before_train(self, runner):
+        resource.setrlimit(resource.RLIMIT_FSIZE,
+                           (self.limit, resource.RLIM_INFINITY))
+
+
+class _StopBeforeTraining(Hook):
+    """Ends ``train()`` once the checkpoint to resume is loaded."""
+
+    def before_train(self, runner):
+        raise KeyboardInterrupt
+
+
+def _until_training(runner):
+    runner.register_hook(_StopBeforeTraining())
+    try:
+        runner.train()
+    except KeyboardInterrupt:
+        pass
+
+
+def _logged(fn):
+    records = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        result = fn()
+    finally:
+        logger.removeHandler(handler)
+    return result, '\n'.join(r.getMessage() for r in records)
+
+
+def test_failed_checkpoint_write_leaves_the_old_file(tmp_path, cryo_root,
+                                                     run_to_1):
+    """Writing iter_1.pth over an older iter_1.pth fails part-way."""
+    old = open(run_to_1, 'rb').read()
+    shutil.copy(run_to_1, tmp_path / 'iter_1.pth')
+    runner = Runner.from_cfg(_config(tmp_path, cryo_root))
+    runner.register_hook(_DiskFull(limit=len(old) // 2))
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        with pytest.raises(OSError, match='File too large'):
+            runner.train()
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE,
+                           (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        signal.signal(signal.SIGXFSZ, old_handler)
+    assert open(tmp_path / 'iter_1.pth', 'rb').read() == old
+    assert not glob.glob(str(tmp_path / '.*.tmp'))
+
+
+def test_resume_falls_back_past_a_truncated_newest_checkpoint(
+        tmp_path, cryo_root, run_to_1):
+    shutil.copy(run_to_1, tmp_path / 'iter_1.pth')
+    data = open(run_to_1, 'rb').read()
+    broken = str(tmp_path / 'iter_2.pth')
+    with open(broken, 'wb') as f:
+        f.write(data[:len(data) // 3])
+    with open(tmp_path / 'last_checkpoint', 'w') as f:
+        f.write(broken)
+    runner = Runner.from_cfg(_config(tmp_path, cryo_root, resume=True))
+    _, log = _logged(lambda: _until_training(runner))
+    assert f'skipping unreadable checkpoint: Checkpoint {broken}' in log
+    assert 'truncated' in log
+    assert ('falling back to the previous complete one, '
+            f'{tmp_path / "iter_1.pth"}') in log
+    assert runner.iter == 1  # resumed
+
+
+def test_resume_in_an_empty_work_dir_starts_from_scratch(tmp_path,
+                                                         cryo_root):
+    runner = Runner.from_cfg(_config(tmp_path, cryo_root, resume=True))
+    _, log = _logged(lambda: _until_training(runner))
+    assert f'no checkpoint in {tmp_path}; starting from scratch' in log
+    assert 'Auto resumed' not in log and runner.iter == 0
+
+
+def test_resume_when_every_checkpoint_is_broken(tmp_path, cryo_root):
+    with open(tmp_path / 'iter_2.pth', 'wb') as f:
+        f.write(b'PK\x03\x04 cut')
+    runner = Runner.from_cfg(_config(tmp_path, cryo_root, resume=True))
+    with pytest.raises(CheckpointFileError, match='none of the checkpoints'):
+        _until_training(runner)
+
+
+@pytest.mark.slow  # a tools/ process: ~15 s
+def test_tools_train_resume_path_names_a_truncated_file(tmp_path, cryo_root,
+                                                        run_to_1):
+    cfg, complete = _config(tmp_path, cryo_root), run_to_1
+    cut = str(tmp_path / 'cut.pth')
+    with open(complete, 'rb') as src, open(cut, 'wb') as dst:
+        dst.write(src.read(1000))
+    config = str(tmp_path / 'cfg.py')
+    cfg.dump(config)
+    with pytest.raises(AssertionError) as err:
+        run_tool([
+            sys.executable,
+            osp.join(REPO, 'tools', 'train.py'), config, '--resume', cut,
+            '--work-dir',
+            str(tmp_path / 'work')
+        ])
+    assert f'Checkpoint {cut} (1,000 bytes) cannot be read' in str(err.value)

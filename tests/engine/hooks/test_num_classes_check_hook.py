@@ -1,0 +1,77 @@
+"""A head whose num_classes disagrees with its dataset stops the run before
+the first iteration, naming the config key, both numbers and the dataset."""
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+from helpers import REPO, tiny_config
+from mmengine.config import Config
+from mmengine.runner import Runner
+from PIL import Image
+
+from mmseg_mopeft.datasets import generate_shapes
+
+CONFIG = 'configs/decoder_ft/decoder_ft_vitb_cryonuseg.py'  # 2 classes
+FAIR1M_CONFIG = 'configs/fair1m/lora_vitb_fair1m.py'
+
+
+@pytest.fixture(autouse=True)
+def unformatted_config_text(monkeypatch):
+    """Runners log and dump their config; skip yapf's formatting of it
+    (about 3 s per runner on 2 cores)."""
+    monkeypatch.setattr('mmengine.config.config.FormatCode',
+                        lambda text, **kwargs: (text, False))
+
+
+@pytest.fixture(scope='module')
+def two_class_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('data') / 'cryonuseg')
+    return generate_shapes(
+        root, splits=(('train', 2), ('val', 1)), size=64, num_classes=2)
+
+
+@pytest.mark.parametrize('stage', ['train', 'test'])
+def test_segmentation_head_with_other_num_classes(tmp_path, two_class_root,
+                                                  stage):
+    cfg = tiny_config(CONFIG, two_class_root, str(tmp_path))
+    cfg.model.decode_head.num_classes = 3
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ValueError) as err:
+        getattr(runner, stage)()
+    message = str(err.value)
+    split = 'train' if stage == 'train' else 'test'
+    assert (f'model.decode_head.num_classes=3, but {split}_dataloader.'
+            f'dataset (CryoNuSegDataset) has 2 classes') in message
+    assert runner.iter == 0
+
+
+def _fair1m_root(root):
+    """One 64 px image with one 'Van' in the release layout."""
+    for sub in ('images', 'labelXml'):
+        os.makedirs(osp.join(root, 'val', sub), exist_ok=True)
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(
+        osp.join(root, 'val', 'images', '0001.png'))
+    points = ''.join(f'<point>{x},{y}</point>'
+                     for x, y in ((8, 8), (30, 8), (30, 20), (8, 20), (8, 8)))
+    with open(osp.join(root, 'val', 'labelXml', '0001.xml'), 'w') as f:
+        f.write('<annotation><size><width>64</width><height>64</height>'
+                '</size><objects><object><possibleresult><name>Van</name>'
+                f'</possibleresult><points>{points}</points></object>'
+                '</objects></annotation>')
+    return root
+
+
+def test_detection_head_with_other_num_classes(tmp_path):
+    cfg = Config.fromfile(osp.join(REPO, FAIR1M_CONFIG))
+    cfg.model.backbone.update(
+        arch='tiny', img_size=64, window_size=4, init_cfg=None)
+    cfg.model.decode_head.update(num_queries=4, init_cfg=None, num_classes=5)
+    cfg.test_dataloader.update(num_workers=0, persistent_workers=False)
+    cfg.test_dataloader.dataset.data_root = _fair1m_root(str(tmp_path))
+    cfg.test_evaluator.nproc = 1
+    cfg.work_dir = str(tmp_path / 'work')
+    with pytest.raises(ValueError) as err:
+        Runner.from_cfg(cfg).test()
+    assert ('model.decode_head.num_classes=5, but test_dataloader.dataset '
+            '(FAIR1MDataset) has 37 classes') in str(err.value)
