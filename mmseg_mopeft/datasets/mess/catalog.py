@@ -37,3 +37,25 @@ def registered_name(cls: type) -> str:
     if not names:
         raise ValueError(f'{cls.__name__} is not registered in DATASETS')
     return names[0]
+
+
+class FromDatasetClass:
+    """A fact another class (e.g. a preparer) reads from the MESS dataset
+    class with its ``key``, so that the fact has one home. Works on the
+    class and on its instances; a key no dataset class has is an
+    AttributeError naming it."""
+
+    def __init__(self, name: str = ''):
+        self.name = name
+
+    def __set_name__(self, owner, name):
+        self.name = self.name or name
+
+    def __get__(self, obj, owner=None):
+        key = (owner if obj is None else obj).key
+        types = mess_dataset_types()
+        if key not in types:
+            raise AttributeError(
+                f'{(owner or type(obj)).__name__}.{self.name}: no MESS '
+                f'dataset class has key {key!r} (known: {sorted(types)})')
+        return getattr(types[key], self.name)

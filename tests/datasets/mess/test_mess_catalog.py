@@ -88,3 +88,22 @@ def test_classes_domains_and_coi_are_mess_s():
         k.partition('_')[0] if k.startswith('paxray_') else k
         for k in types
     } == set(spec)
+
+
+def test_preparers_read_the_image_suffix_from_the_class():
+    """The suffix lives in the dataset file only; a preparer (class or
+    instance) reads it from there."""
+    from mmseg_mopeft.datasets.mess.prepare import PREPARERS
+    for key, cls in mess_dataset_types().items():
+        preparer = PREPARERS.module_dict[key]
+        assert 'img_suffix' not in vars(preparer), key  # not restated
+        assert preparer.img_suffix == cls.img_suffix
+        assert PREPARERS.build(dict(type=key)).img_suffix == cls.img_suffix
+    assert mess_dataset_type('suim').img_suffix == '.jpg'
+
+    class Unknown(PREPARERS.module_dict['suim']):
+        key = 'not_a_dataset'
+
+    with pytest.raises(
+            AttributeError, match=r"Unknown.img_suffix.*'not_a_dataset'"):
+        Unknown().img_suffix

@@ -38,7 +38,7 @@ from PIL import Image
 
 from ...converter_output import (ConverterOutput, listing_digest,
                                  run_with_progress)
-from ..catalog import mess_dataset_type
+from ..catalog import FromDatasetClass
 
 # the location keeps mmengine from looking for ``<scope>.utils``
 PREPARERS = Registry(
@@ -93,10 +93,7 @@ class MESSPreparer:
     test_required: Optional[Sequence[str]] = None
     tile_size: Optional[int] = None
     split_policy: str = ''
-
-    @property
-    def img_suffix(self) -> str:
-        return mess_dataset_type(self.key).img_suffix
+    img_suffix = FromDatasetClass()
 
     def check(self, raw: str, test_only: bool = False) -> None:
         """Fail early, naming every missing path and the download page."""
