@@ -1,7 +1,8 @@
 from .backbones import SAMViT
+from .data_preprocessors import SAMDataPreProcessor
 from .decode_heads import SAMMaskDecoderHead
 
-__all__ = ['SAMViT', 'SAMMaskDecoderHead']
+__all__ = ['SAMViT', 'SAMDataPreProcessor', 'SAMMaskDecoderHead']
 from .detectors import SAMDetector  # noqa: E402  (FAIR-1M detection)
 from .heads import Masks2BoxesHead  # noqa: E402
 

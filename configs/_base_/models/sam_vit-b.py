@@ -1,9 +1,10 @@
 # SAM ViT-B: encoder as backbone, mask decoder as head, official weights.
 # Inputs as in SAM: longest side resized to 1024 (pipeline), padded to
-# 1024x1024 at the bottom/right (here), SAM's RGB mean/std.
+# 1024x1024 at the bottom/right (here; larger inputs to a multiple of 16),
+# SAM's RGB mean/std.
 sam_checkpoint = 'checkpoints/sam_vit_b_01ec64.pth'
 data_preprocessor = dict(
-    type='SegDataPreProcessor',
+    type='SAMDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,

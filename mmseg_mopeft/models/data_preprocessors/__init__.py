@@ -1,0 +1,3 @@
+from .sam_data_preprocessor import SAMDataPreProcessor
+
+__all__ = ['SAMDataPreProcessor']
