@@ -4,3 +4,8 @@ _base_ = [
     '../default_runtime.py'
 ]
 model = dict(backbone=dict(frozen=True))
+# Checkpoints hold what the run trains (plus optimizer/scheduler state and a
+# record of the base SAM file); every load path rebuilds the rest from that
+# file. trainable_only=False saves whole models.
+default_hooks = dict(
+    checkpoint=dict(type='PEFTCheckpointHook', trainable_only=True))

@@ -7,3 +7,8 @@ _base_ = [
 model = dict(
     backbone=dict(frozen=True),
     decode_head=dict(freeze_mask_decoder=True))
+# Checkpoints hold what the run trains (plus optimizer/scheduler state and a
+# record of the base SAM file); every load path rebuilds the rest from that
+# file. trainable_only=False saves whole models.
+default_hooks = dict(
+    checkpoint=dict(type='PEFTCheckpointHook', trainable_only=True))

@@ -21,3 +21,8 @@ default_hooks = dict(
         save_best='mIoU'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
+# The paper trains with 4 images in total. The learning rate above is for
+# that total batch; with auto_scale_lr.enable=True mmengine scales it
+# linearly to (GPUs x train_dataloader.batch_size) / 4, e.g. 8x for
+# `tools/dist_train.sh CONFIG 8` with 4 images per GPU (32 in total).
+auto_scale_lr = dict(enable=False, base_batch_size=4)

@@ -4,11 +4,13 @@ from .checkpoint_recovery_hook import CheckpointRecoveryHook
 from .gate_recorder_hook import GateRecorderHook
 from .iteration_seed_hook import IterationSeedHook
 from .num_classes_check_hook import NumClassesCheckHook
+from .peft_checkpoint_hook import PEFTCheckpointHook
 from .progress_log_hook import ProgressLogHook
 from .trainable_params_hook import TrainableParamsHook, count_parameters
 
 __all__ = [
-    'GateRecorderHook', 'IterationSeedHook', 'ProgressLogHook',
+    'GateRecorderHook', 'IterationSeedHook', 'PEFTCheckpointHook',
+    'ProgressLogHook',
     'TrainableParamsHook', 'count_parameters'
 ]
 __all__ += [
