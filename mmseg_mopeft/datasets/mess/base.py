@@ -168,7 +168,9 @@ class MESSDataset(BaseSegDataset):
         if not osp.isfile(meta_path):
             raise self._not_prepared(
                 root, 'it has no meta.json, which prepare_mess.py writes '
-                'last (the preparation never ran, or did not finish)')
+                'last (the preparation never ran, or did not finish; a '
+                'folder in this layout written otherwise, e.g. generated '
+                'test data, is read with check_prepared=False)')
         try:
             with open(meta_path) as f:
                 meta = json.load(f)
