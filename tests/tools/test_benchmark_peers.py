@@ -99,10 +99,9 @@ def test_rows_needing_missing_options_say_so(monkeypatch, capsys):
 
 
 def test_memory_worker_reports_a_peak():
-    proc = run_tool([sys.executable, SCRIPT, *TINY, '--rows', 'sam_full_ft'])
-    peak = _rows(proc.stdout)[('segment_anything', 'full fine-tuning',
-                               'fp32')][10]
-    assert 0.05 < float(peak) < 8  # GiB: a Python process with torch
+    args = benchmark_peers.parse_args(TINY)
+    peak = benchmark_peers.run_memory_worker('sam_lora', 'bf16', args)
+    assert 0.05 * 2**30 < peak < 8 * 2**30  # a Python process with torch
 
 
 @pytest.mark.slow
