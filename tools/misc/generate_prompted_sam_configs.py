@@ -18,7 +18,10 @@ sys.path.insert(0, REPO)
 from mmseg_mopeft.datasets.mess import MESS_DATASETS  # noqa: E402
 from mmseg_mopeft.models.prompts import PROMPT_TYPES  # noqa: E402
 
-HYBRID_METHODS = ('mopeft', 'lora', 'vpt', 'vpt_deep', 'adapter')
+# methods whose tuning can be switched off (not BitFit: it trains SAM's own
+# biases in place)
+HYBRID_METHODS = ('mopeft', 'lora', 'vpt', 'vpt_deep', 'adapter',
+                  'conv_lora', 'mopeft_conv', 'ssf')
 
 PROMPT_CONFIG = """\
 _base_ = [

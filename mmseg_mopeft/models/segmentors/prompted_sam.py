@@ -95,6 +95,12 @@ class PromptedSAM(BaseSegmentor):
         if 'semantic' in self.modes and decode_head is None:
             raise ValueError("PromptedSAM: test mode 'semantic' needs a "
                              'decode_head')
+        if 'bitfit' in (backbone.get('peft') or {}) and any(
+                peft is False for peft, _ in self.modes.values()):
+            raise ValueError(
+                "PromptedSAM: 'peft_off' modes need tuning that can be "
+                'switched off, but BitFit trains the encoder\'s own biases '
+                'in place; drop the peft_off modes for BitFit')
         self.backbone = MODELS.build(backbone)
         self.prompt_decoder = MODELS.build(
             dict(dict(type='SAMPromptDecoder'), **prompt_decoder))

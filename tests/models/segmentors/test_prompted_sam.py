@@ -247,6 +247,8 @@ def test_clear_errors(tmp_path, tiny_sam_ckpt, plain):
         build(path, modes=['peft/oracle_point'])
     with pytest.raises(ValueError, match="'semantic' needs a decode_head"):
         build(path, modes=['semantic'])
+    with pytest.raises(ValueError, match='BitFit'):
+        build(path, peft=dict(bitfit=dict()), modes=['peft_off/noisy_box'])
     with pytest.raises(FileNotFoundError, match='nowhere/sam.pth'):
         build('nowhere/sam.pth')
     model = plain

@@ -1,0 +1,6 @@
+_base_ = [
+    '../../conv_lora/conv_lora_vitb_suim.py',
+    '../../_base_/prompted_sam/hybrid.py',
+]
+model = {{_base_.hybrid_model}}
+test_evaluator = {{_base_.hybrid_evaluator}}

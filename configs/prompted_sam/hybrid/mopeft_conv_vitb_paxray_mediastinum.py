@@ -1,0 +1,6 @@
+_base_ = [
+    '../../mopeft_conv/mopeft_conv_vitb_paxray_mediastinum.py',
+    '../../_base_/prompted_sam/hybrid.py',
+]
+model = {{_base_.hybrid_model}}
+test_evaluator = {{_base_.hybrid_evaluator}}

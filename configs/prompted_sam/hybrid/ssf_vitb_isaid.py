@@ -1,0 +1,6 @@
+_base_ = [
+    '../../ssf/ssf_vitb_isaid.py',
+    '../../_base_/prompted_sam/hybrid.py',
+]
+model = {{_base_.hybrid_model}}
+test_evaluator = {{_base_.hybrid_evaluator}}
