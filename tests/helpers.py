@@ -50,8 +50,9 @@ def tiny_config(config: str,
         loader.dataset.data_root = data_root
         if dataset_type:
             loader.dataset.type = dataset_type
-        if loader.dataset.type in DATASET_CLASSES.values():
-            # generated data, not a prepare_mess.py output (no meta.json)
+        if loader.dataset.type in DATASET_CLASSES.values() and not osp.isfile(
+                osp.join(data_root, 'meta.json')):
+            # generated data, not a prepare_mess.py output
             loader.dataset.check_prepared = False
         if name == 'test_dataloader':  # generated data has no test split
             loader.dataset.data_prefix = dict(
