@@ -1,6 +1,6 @@
 """data/README.md stays true: a row per MESS key naming the raw folder its
-preparer expects and the top-level paths it requires; FAIR-1M's own
-layout."""
+preparer expects, the top-level paths it requires and those a test-only
+preparation requires; FAIR-1M's own layout."""
 import os.path as osp
 import re
 
@@ -31,7 +31,13 @@ def test_each_converter_has_its_row(key):
     for path in preparer.required:
         top = re.split(r'[/_]', path)[0] if key == 'chase_db1' else \
             path.split('/')[0]
-        assert top in line, f'{key}: {path} not mentioned'
+        assert top in line.split('|')[3], f'{key}: {path} not mentioned'
+    test_only = line.split('|')[4].strip()
+    if preparer.test_required is None:
+        assert test_only == '–', f'{key} cannot be prepared test-only'
+    else:
+        for path in preparer.test_required:
+            assert path.split('/')[0] in test_only, f'{key}: {path}'
 
 
 def test_every_dataset_class_is_covered():
