@@ -37,6 +37,7 @@ import math
 import os.path as osp
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(osp.dirname(HERE))
@@ -98,6 +99,12 @@ def parse_args(argv=None):
         '--no-memory',
         action='store_true',
         help='skip the peak-memory processes (one per row and precision)')
+    parser.add_argument(
+        '--memory-jobs',
+        type=int,
+        default=1,
+        help='peak-memory processes run at a time (CPU only: a peak '
+        'resident set is per process)')
     parser.add_argument(
         '--mfu',
         action='store_true',
@@ -566,10 +573,12 @@ def main(argv=None):
     if not args.no_memory:
         # before the timing models exist: on Linux a child process starts
         # with its parent's peak resident set
-        for row in runnable:
-            for precision in args.dtype:
-                peaks[f'{row}/{precision}'] = run_memory_worker(
-                    row, precision, args)
+        jobs = [(row, precision) for row in runnable
+                for precision in args.dtype]
+        parallel = 1 if args.device.startswith('cuda') else args.memory_jobs
+        with ThreadPoolExecutor(max(1, parallel)) as pool:
+            found = pool.map(lambda job: run_memory_worker(*job, args), jobs)
+            peaks = {f'{r}/{p}': peak for (r, p), peak in zip(jobs, found)}
     for row in args.profile:
         print(f'Training step profile of {row} ({args.device}, fp32):\n'
               f'{profile(row, args)}\n')
