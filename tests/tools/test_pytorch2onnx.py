@@ -44,6 +44,7 @@ def _checkpoint(config, tmp_path, base):
     return model.eval(), config_path, path
 
 
+@pytest.mark.slow  # the dynamo export takes about a minute per model
 @pytest.mark.parametrize('config', [LORA, MOPEFT])
 def test_onnxruntime_matches_pytorch_with_any_batch(config, tmp_path,
                                                     tiny_sam_ckpt):
