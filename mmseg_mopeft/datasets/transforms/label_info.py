@@ -1,4 +1,4 @@
-"""Each segmentation sample carries its dataset's classes count.
+"""Each segmentation sample carries its dataset's number of classes.
 
 ``LoadCheckedAnnotations`` checks label values against the number of
 classes and the ignore index of the sample's dataset. A transform never sees

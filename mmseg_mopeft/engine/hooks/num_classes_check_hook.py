@@ -1,8 +1,8 @@
-from typing import Iterator, Tuple
+from typing import Iterator, Optional, Tuple
 
 from mmengine.hooks import Hook
 from mmengine.runner import BaseLoop
-from mmseg.registry import HOOKS
+from mmseg.registry import DATASETS, HOOKS
 from torch import nn
 
 from .checkpoint_keys_check_hook import _innermost
@@ -30,32 +30,58 @@ class NumClassesCheckHook(Hook):
     the number of classes of a dataset the run uses.
 
     A mismatch trains or scores silently wrong: extra outputs never
-    supervised, or class ids the head cannot predict. Checked for every
-    loop the run has built (train and val when training, test when
-    testing), against ``dataset.metainfo['classes']``.
+    supervised, or class ids the head cannot predict. Checked against the
+    train, val and test datasets: built ones (``metainfo['classes']``),
+    and those of the config the run does not build (their class's
+    ``METAINFO``, or the config's ``metainfo``).
     """
 
     priority = 'VERY_HIGH'
 
     def before_run(self, runner) -> None:
         model = _innermost(runner.model)
-        for split in ('train', 'val', 'test'):
-            loop = getattr(runner, f'_{split}_loop', None)
-            if not isinstance(loop, BaseLoop):  # not built: not used
+        splits = ('train', 'val', 'test')
+        built = [s for s in splits if _built(runner, s)]  # their data first
+        for split in built + [s for s in splits if s not in built]:
+            found = _dataset_classes(runner, split)
+            if found is None:
                 continue
-            dataset = loop.dataloader.dataset
-            classes = getattr(dataset, 'metainfo', {}).get('classes')
-            if classes is None:
-                continue
+            name, classes = found
             for key, head in _heads(model):
                 if head.num_classes != len(classes):
                     raise ValueError(
                         f'{key}={head.num_classes}, but '
-                        f'{split}_dataloader.dataset '
-                        f'({type(dataset).__name__}) has {len(classes)} '
-                        f'classes ({_names(classes)}). Set {key}='
-                        f'{len(classes)} or use the dataset the config was '
-                        f'written for.')
+                        f'{split}_dataloader.dataset ({name}) has '
+                        f'{len(classes)} classes ({_names(classes)}). Set '
+                        f'{key}={len(classes)} or use the dataset the '
+                        f'config was written for.')
+
+
+def _built(runner, split: str) -> bool:
+    return isinstance(getattr(runner, f'_{split}_loop', None), BaseLoop)
+
+
+def _dataset_classes(runner, split: str) -> Optional[Tuple[str, tuple]]:
+    """(dataset class name, classes) of a split: from the built dataset
+    when the run built its loop, else from the config (class METAINFO,
+    overridden by the config's ``metainfo``); None when unknown."""
+    if _built(runner, split):
+        dataset = getattr(runner, f'_{split}_loop').dataloader.dataset
+        classes = getattr(dataset, 'metainfo', {}).get('classes')
+        return None if classes is None else (type(dataset).__name__,
+                                             tuple(classes))
+    loader = runner.cfg.get(f'{split}_dataloader') or {}
+    dataset_cfg = loader.get('dataset') if isinstance(loader, dict) else None
+    if not isinstance(dataset_cfg, dict):
+        return None
+    cls = dataset_cfg.get('type')
+    if isinstance(cls, str):
+        cls = DATASETS.get(cls)
+    classes = (dataset_cfg.get('metainfo') or {}).get('classes') or getattr(
+        cls, 'METAINFO', {}).get('classes')
+    if cls is None or classes is None:
+        return None
+    return cls.__name__, tuple(classes)
 
 
 def _names(classes, shown: int = 6) -> str:

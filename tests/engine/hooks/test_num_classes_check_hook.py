@@ -46,6 +46,16 @@ def test_segmentation_head_with_other_num_classes(tmp_path, two_class_root,
     assert runner.iter == 0
 
 
+def test_dataset_of_the_config_not_built_by_the_run(tmp_path,
+                                                    two_class_root):
+    cfg = tiny_config(CONFIG, two_class_root, str(tmp_path))
+    cfg.test_dataloader.dataset.metainfo = dict(classes=('a', 'b', 'c'))
+    with pytest.raises(ValueError) as err:
+        Runner.from_cfg(cfg).train()
+    assert ('model.decode_head.num_classes=2, but test_dataloader.dataset '
+            '(CryoNuSegDataset) has 3 classes (a, b, c)') in str(err.value)
+
+
 def _fair1m_root(root):
     """One 64 px image with one 'Van' in the release layout."""
     for sub in ('images', 'labelXml'):
