@@ -26,7 +26,9 @@ def parse_args():
     parser.add_argument(
         '--out',
         type=str,
-        help='directory to save the prediction masks (as PNG files)')
+        help='directory to save the prediction masks (as PNG files); for '
+        'detection configs: a folder for the AP table and detections, or '
+        'a .pkl file for mmdet\'s analysis tools')
     parser.add_argument(
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
@@ -75,9 +77,19 @@ def trigger_visualization_hook(cfg, args):
     if args.show:
         visualization_hook['show'] = True
         visualization_hook['wait_time'] = args.wait_time
-    if args.show_dir:
+    if args.show_dir and is_detection(cfg):
+        # as mmdet's test.py: one drawing per image, named after it (tile);
+        # absolute, since mmdet's hook re-joins a relative one every batch
+        visualization_hook['test_out_dir'] = osp.abspath(args.show_dir)
+    elif args.show_dir:
         cfg.visualizer['save_dir'] = args.show_dir
     return cfg
+
+
+def is_detection(cfg) -> bool:
+    """A FAIR-1M (mmdet) config rather than a segmentation one."""
+    return cfg.default_hooks.get('visualization', {}).get(
+        'type', '').endswith('DetVisualizationHook')
 
 
 def main():
@@ -98,10 +110,21 @@ def main():
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     if args.tta:
+        for key in ('tta_model', 'tta_pipeline'):
+            if key not in cfg:
+                raise KeyError(f'--tta: {args.config} defines no {key}')
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
-    if args.out is not None:
+    dump_file = None
+    if args.out is not None and args.out.endswith(('.pkl', '.pickle')):
+        if not is_detection(cfg):
+            raise ValueError(
+                f'--out {args.out}: a pickle of predictions is written for '
+                'detection (FAIR-1M) configs, which mmdet\'s analysis tools '
+                'read; for segmentation --out is a folder of PNG masks')
+        dump_file = args.out
+    elif args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
 
@@ -110,8 +133,17 @@ def main():
             dict(type='GateRecorderHook')
         ]
 
+    # about 10 progress lines however small the split
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+        dict(type='ProgressLogHook')
+    ]
+
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
+    if dump_file is not None:  # mmdet's test.py --out: results.pkl
+        from mmdet.evaluation import DumpDetResults
+        runner.test_evaluator.metrics.append(
+            DumpDetResults(out_file_path=dump_file))
     runner.test()
     teardown_distributed()
 
