@@ -121,15 +121,16 @@ class CheckpointKeysCheckHook(Hook):
             'or set allow_partial=True in CheckpointKeysCheckHook.')
 
 
-def set_checkpoint_keys_check(cfg, allow_partial: bool) -> None:
-    """Make sure ``cfg`` checks loaded checkpoints, with ``allow_partial``.
-    """
+def set_checkpoint_keys_check(cfg, allow_partial: bool = False) -> None:
+    """Make sure ``cfg`` checks the checkpoints it loads; ``allow_partial``
+    turns the check into a warning (False keeps what the config says)."""
     hooks = list(cfg.get('custom_hooks', None) or [])
     entries = [h for h in hooks if h.get('type') in (
         'CheckpointKeysCheckHook', 'mmseg.CheckpointKeysCheckHook')]
     if not entries:
         entries = [dict(type='CheckpointKeysCheckHook')]
         hooks += entries
-    for entry in entries:
-        entry['allow_partial'] = allow_partial
+    if allow_partial:
+        for entry in entries:
+            entry['allow_partial'] = True
     cfg.custom_hooks = hooks
