@@ -113,7 +113,7 @@ def build(method: str, args):
     size, batch, device = args.size, args.batch_size, args.device
     cfg.model.backbone.update(
         arch=args.arch, img_size=size, init_cfg=None, **options)
-    cfg.model.decode_head.init_cfg = None
+    cfg.model.decode_head.update(init_cfg=None, num_classes=2)
     cfg.model.data_preprocessor.update(
         size=(size, size), test_cfg=dict(size=(size, size)))
     torch.manual_seed(0)
