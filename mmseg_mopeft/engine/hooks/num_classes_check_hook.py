@@ -63,14 +63,21 @@ def _built(runner, split: str) -> bool:
 
 def _dataset_classes(runner, split: str) -> Optional[Tuple[str, tuple]]:
     """(dataset class name, classes) of a split: from the built dataset
-    when the run built its loop, else from the config (class METAINFO,
-    overridden by the config's ``metainfo``); None when unknown."""
-    if _built(runner, split):
-        dataset = getattr(runner, f'_{split}_loop').dataloader.dataset
-        classes = getattr(dataset, 'metainfo', {}).get('classes')
-        return None if classes is None else (type(dataset).__name__,
-                                             tuple(classes))
-    loader = runner.cfg.get(f'{split}_dataloader') or {}
+    when the run built its loop, else from the config; None when unknown.
+    """
+    if not _built(runner, split):
+        return config_classes(runner.cfg, split)
+    dataset = getattr(runner, f'_{split}_loop').dataloader.dataset
+    classes = getattr(dataset, 'metainfo', {}).get('classes')
+    return None if classes is None else (type(dataset).__name__,
+                                         tuple(classes))
+
+
+def config_classes(cfg, split: str) -> Optional[Tuple[str, tuple]]:
+    """(dataset class name, classes) of ``cfg``'s ``<split>_dataloader``
+    without building it: the config's ``metainfo`` or the class's
+    ``METAINFO``; None when unknown (no such loader, wrapper datasets)."""
+    loader = cfg.get(f'{split}_dataloader') or {}
     dataset_cfg = loader.get('dataset') if isinstance(loader, dict) else None
     if not isinstance(dataset_cfg, dict):
         return None

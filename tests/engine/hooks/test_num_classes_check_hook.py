@@ -1,5 +1,6 @@
 """A head whose num_classes disagrees with its dataset stops the run before
 the first iteration, naming the config key, both numbers and the dataset."""
+import glob
 import os
 import os.path as osp
 
@@ -11,6 +12,7 @@ from mmengine.runner import Runner
 from PIL import Image
 
 from mmseg_mopeft.datasets import generate_shapes
+from mmseg_mopeft.engine.hooks.num_classes_check_hook import config_classes
 
 CONFIG = 'configs/decoder_ft/decoder_ft_vitb_cryonuseg.py'  # 2 classes
 FAIR1M_CONFIG = 'configs/fair1m/lora_vitb_fair1m.py'
@@ -85,3 +87,26 @@ def test_detection_head_with_other_num_classes(tmp_path):
         Runner.from_cfg(cfg).test()
     assert ('model.decode_head.num_classes=5, but test_dataloader.dataset '
             '(FAIR1MDataset) has 37 classes') in str(err.value)
+
+
+@pytest.mark.slow  # parses all ~600 configs: ~20 s of CPU
+def test_every_config_agrees_with_its_datasets():
+    configs = [
+        p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
+                             recursive=True) if '_base_' not in p
+    ]
+    checked, wrong = 0, []
+    for path in configs:
+        cfg = Config.fromfile(path)
+        head = cfg.model.get('decode_head') or {}
+        if 'num_classes' not in head:
+            continue
+        for split in ('train', 'val', 'test'):
+            found = config_classes(cfg, split)
+            if found is None:
+                continue
+            checked += 1
+            if len(found[1]) != head.num_classes:
+                wrong.append((osp.relpath(path, REPO), split,
+                              head.num_classes, found))
+    assert checked > 3 * 100 and not wrong
