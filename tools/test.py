@@ -145,6 +145,7 @@ def main():
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=dump_file))
     runner.test()
+    del runner  # its DDP model holds the process group
     teardown_distributed()
 
 

@@ -91,6 +91,7 @@ def main():
 
     runner = Runner.from_cfg(cfg)
     runner.train()
+    del runner  # its DDP model holds the process group
     teardown_distributed()
 
 

@@ -5,12 +5,26 @@ passes ``device_ids=[local_rank]``; both fail without GPUs. On such machines
 we initialise a gloo process group ourselves (the Runner then skips its own
 ``init_dist``) and wrap the model with ``device_ids=None``.
 
-At exit the process group is destroyed explicitly: a gloo group left to the
-interpreter's shutdown can abort a rank ("terminate called without an active
-exception") after training has finished, failing the launcher.
+At exit the process group must really be destroyed, its gloo worker threads
+joined, while the interpreter is alive. A gloo thread still running when
+Python finalises may release a finished collective whose saved thread-local
+state holds a Python object; the decref needs the GIL, Python ends the thread
+(pthread_exit) inside a noexcept destructor and the rank aborts with
+"terminate called without an active exception" (about 1 run in 14), failing
+the launcher after a successful run. ``destroy_process_group`` only drops the
+registry's references: the group lives on while anything else holds it. Two
+things do: the DDP wrapper (the caller frees the runner first) and the default
+arguments ``group=group.WORLD`` of ``torch.distributed.nn.functional``, which
+DDP imports and which capture the group if imported after
+``init_process_group``; importing it here, first, leaves them None.
 """
+import gc
+import glob
+import warnings
+
 import torch
 import torch.distributed as dist
+import torch.distributed.nn.functional  # noqa: F401  (before any init)
 from mmengine.config import Config
 from torch import Tensor
 
@@ -55,8 +69,33 @@ def global_avg_factor(local: Tensor, min_total: float = 0.) -> Tensor:
     return total.clamp(min=min_total) / world_size
 
 
+def gloo_worker_threads() -> int:
+    """Live gloo worker threads of this process (Linux; 0 elsewhere)."""
+    count = 0
+    for comm in glob.glob('/proc/self/task/*/comm'):
+        try:
+            with open(comm) as f:
+                count += f.read().startswith('pt_gloo')
+        except OSError:  # the thread ended meanwhile
+            pass
+    return count
+
+
 def teardown_distributed() -> None:
-    """Wait for every rank, then destroy the process group (if any)."""
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+    """Wait for every rank, then destroy the process group (if any) and
+    check that its gloo threads are gone.
+
+    Free the runner (its DDP model holds the group) before calling this.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    dist.barrier()
+    gc.collect()  # the runner and its DDP model, kept by reference cycles
+    dist.destroy_process_group()
+    if gloo_worker_threads():
+        warnings.warn(
+            'teardown_distributed: the gloo process group is still referenced '
+            'after destroy_process_group, its worker threads still run; the '
+            'process may abort at exit ("terminate called without an active '
+            'exception"). Free every object that holds the group (the '
+            'runner, DDP models) before the teardown.')

@@ -4,13 +4,14 @@ and count the runs whose launchers exit 0 (the gloo abort at exit,
 
 Not part of the test suite (minutes per run on 2 cores):
 
-    .venv/bin/python tests/utils/repeat_two_process_runs.py --runs 30
+    .venv/bin/python tests/tools/repeat_two_process_runs.py --runs 30
     # another checkout, e.g. an export of an older commit:
-    .venv/bin/python tests/utils/repeat_two_process_runs.py --repo /tmp/old
+    .venv/bin/python tests/tools/repeat_two_process_runs.py --repo /tmp/old
 """
 import argparse
 import os
 import os.path as osp
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,7 @@ import time
 HERE = osp.dirname(osp.abspath(__file__))
 CONFIG = 'configs/decoder_ft/decoder_ft_vitb_cryonuseg.py'
 ABORT = 'terminate called'
+LEAK = 'still referenced after destroy_process_group'  # teardown's warning
 
 
 def prepare(repo: str, work: str) -> str:
@@ -47,20 +49,26 @@ def prepare(repo: str, work: str) -> str:
     return cfg_file
 
 
-def launch(repo, args, port):
+def launch(repo, args, port, timeout):
     env = dict(
         os.environ,
         PYTHONPATH=repo,
         CUDA_VISIBLE_DEVICES='',
         PYTHON=sys.executable,
         PORT=str(port))
-    proc = subprocess.run(['bash'] + args,
-                          cwd=repo,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=900)
-    return proc.returncode, ABORT in proc.stdout + proc.stderr, proc
+    proc = subprocess.Popen(['bash'] + args,
+                            cwd=repo,
+                            env=env,
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT,
+                            text=True,
+                            start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:  # the launcher and both ranks
+        os.killpg(proc.pid, signal.SIGKILL)
+        output = proc.communicate()[0] + f'\nTIMEOUT after {timeout} s'
+    return proc.returncode, ABORT in output, output, LEAK in output
 
 
 def main():
@@ -69,25 +77,29 @@ def main():
     parser.add_argument('--repo', default=osp.dirname(osp.dirname(HERE)))
     parser.add_argument('--port', type=int, default=29610)
     parser.add_argument('--keep-logs', help='folder for failed runs\' logs')
+    parser.add_argument(
+        '--timeout', type=int, default=1800, help='seconds per launch')
     args = parser.parse_args()
     repo = osp.abspath(args.repo)
     work = tempfile.mkdtemp(prefix='two_process_runs_')
     cfg_file = prepare(repo, work)
     ckpt = osp.join(work, 'run', 'iter_4.pth')
-    passed = aborts = 0
+    passed = aborts = leaks = 0
     for run in range(args.runs):
         start = time.time()
         train = launch(repo, ['tools/dist_train.sh', cfg_file, '2'],
-                       args.port + 2 * run)
+                       args.port + 2 * run, args.timeout)
         test = launch(repo, [
             'tools/dist_test.sh', cfg_file, ckpt, '2', '--work-dir',
             osp.join(work, 'test')
-        ], args.port + 2 * run + 1)
+        ], args.port + 2 * run + 1, args.timeout)
         ok = train[0] == 0 and test[0] == 0
         passed += ok
         aborts += train[1] + test[1]
+        leaks += train[3] + test[3]
         print(f'run {run + 1}: train rc {train[0]} (abort: {train[1]}), '
               f'test rc {test[0]} (abort: {test[1]}), '
+              f'group left alive: {train[3] or test[3]}, '
               f'{time.time() - start:.0f} s',
               flush=True)
         if not ok and args.keep_logs:
@@ -95,9 +107,9 @@ def main():
             for name, result in (('train', train), ('test', test)):
                 with open(osp.join(args.keep_logs, f'run{run}_{name}.log'),
                           'w') as f:
-                    f.write(result[2].stdout + result[2].stderr)
+                    f.write(result[2])
     print(f'{passed} of {args.runs} runs passed; "{ABORT}" seen '
-          f'{aborts} times ({repo})')
+          f'{aborts} times; process group left alive {leaks} times ({repo})')
 
 
 if __name__ == '__main__':
