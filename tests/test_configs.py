@@ -28,8 +28,10 @@ def _tiny(model_cfg):
     """Tiny arch at 64 px; configs with a neck keep ViT-B channels."""
     arch = 'vit-b' if 'neck' in model_cfg else 'tiny'
     model_cfg.backbone.update(arch=arch, img_size=64, init_cfg=None)
-    if 'init_cfg' in model_cfg.decode_head:
+    if 'init_cfg' in (model_cfg.get('decode_head') or {}):
         model_cfg.decode_head.init_cfg = None
+    if 'prompt_decoder' in model_cfg:  # PromptedSAM loads SAM's file at build
+        model_cfg.prompt_decoder.checkpoint = None
     return model_cfg
 
 

@@ -125,8 +125,12 @@ def main():
                 'read; for segmentation --out is a folder of PNG masks')
         dump_file = args.out
     elif args.out is not None:
-        cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
+        # several metrics (PromptedSAM's test modes): the first mode's masks
+        evaluator = cfg.test_evaluator
+        if isinstance(evaluator, (list, tuple)):
+            evaluator = evaluator[0]
+        evaluator['output_dir'] = args.out
+        evaluator['keep_results'] = True
 
     if args.record_gates:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
