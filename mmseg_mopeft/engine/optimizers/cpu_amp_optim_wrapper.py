@@ -9,6 +9,7 @@ optimizer state stay fp32.
 """
 from contextlib import contextmanager
 
+from mmengine import device
 from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 from torch import nn
@@ -20,6 +21,17 @@ from .autocast import mixed_precision
 class CPUAmpOptimWrapper(OptimWrapper):
     """``OptimWrapper`` whose forward pass (``optim_context``) runs under
     bf16 autocast on CPU. Same arguments as ``OptimWrapper``."""
+
+    def __init__(self, **kwargs):
+        # CPU autocast leaves GPU tensors alone: there it would silently
+        # train in fp32
+        runs_on = device.get_device()
+        if runs_on != 'cpu':
+            raise RuntimeError(
+                f'CPUAmpOptimWrapper autocasts on CPU, but training runs on '
+                f'{runs_on}: use AmpOptimWrapper there (tools/train.py '
+                f'--amp picks it)')
+        super().__init__(**kwargs)
 
     @contextmanager
     def optim_context(self, model: nn.Module):

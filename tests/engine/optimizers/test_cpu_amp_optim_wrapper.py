@@ -53,6 +53,13 @@ def test_optim_context_autocasts_to_bf16_and_keeps_fp32_weights():
                                before - 0.1 * model.weight.grad)
 
 
+def test_refuses_to_run_where_training_is_on_a_gpu(monkeypatch):
+    from mmengine import device
+    monkeypatch.setattr(device, 'get_device', lambda: 'cuda')
+    with pytest.raises(RuntimeError, match='training runs on cuda'):
+        _wrapper(nn.Linear(2, 2))
+
+
 def test_mixed_precision_names():
     x, w = torch.randn(2, 4), torch.randn(3, 4)
     with mixed_precision('cpu', 'fp32'):
