@@ -38,6 +38,13 @@ COLLECTIONS: Dict[str, dict] = {
         published='MoPEFT paper, Table 4.5 (FloodNet, relative to full '
         'fine-tuning): encoder parameters 1.47%, training time 63%, '
         'inference time 124%.'),
+    'mopeft_conv': dict(
+        name='MoPEFT with Conv-LoRA',
+        papers=[('MoPEFT: A Mixture-of-PEFTs for the Segment Anything '
+                 'Model (Sahay and Savakis, 2024)', None),
+                ('Convolution Meets LoRA: Parameter Efficient Finetuning '
+                 'for Segment Anything Model (Zhong et al., 2024)', None)],
+        published=None),
     'lora': dict(
         name='LoRA',
         papers=[('LoRA: Low-Rank Adaptation of Large Language Models (Hu '
@@ -108,6 +115,22 @@ COLLECTIONS: Dict[str, dict] = {
                  'Efficient Model Tuning (Lian et al., 2022)', None)],
         published='Conv-LoRA paper, Table 1: 0.69% of all parameters '
         '(decoder included).'),
+    'fair1m': dict(
+        name='FAIR-1M detection',
+        description='FAIR-1M object detection (37 fine classes in 5 '
+        'categories): SAM\'s mask decoder queries act as object queries, an '
+        'MLP predicts their class and Masks2Boxes turns each mask into its '
+        'box; one config per method, all building on '
+        '`decoder_ft_vitb_fair1m.py`.',
+        example='mopeft_vitb_fair1m',
+        papers=[],
+        published=None),
+    'mmseg_heads': dict(
+        name='SAM ViT under mmseg heads',
+        description='The frozen SAM encoder under mmseg\'s own decode heads '
+        '(UPerHead through a multi-level neck, FCNHead on the neck output).',
+        papers=[],
+        published=None),
 }
 
 
@@ -142,6 +165,8 @@ def leading_comment(path: str) -> str:
 
 
 def description(folder: str, configs: List[str]) -> str:
+    if collection_of(folder).get('description'):
+        return collection_of(folder)['description']
     base = osp.join(REPO, 'configs', '_base_', 'methods',
                     f'{folder}_vitb.py')
     if osp.isfile(base) and leading_comment(base):
@@ -157,8 +182,7 @@ def collection_of(folder: str) -> dict:
     known = COLLECTIONS.get(folder)
     if known:
         return known
-    return dict(name=folder.replace('_', ' ').title() if folder.islower()
-                and folder.isalpha() else folder, papers=[], published=None)
+    return dict(name=folder, papers=[], published=None)
 
 
 def parameter_counts(cfg: Config) -> Dict[str, int]:
@@ -264,8 +288,11 @@ def metafile(folder: str, configs: List[str]) -> dict:
 def readme(folder: str, configs: List[str], meta: dict) -> str:
     info = collection_of(folder)
     models = meta['Models']
-    example = next((m for m in models if 'cryonuseg' in m['Name']),
-                   models[0])
+    by_name = {m['Name']: m for m in models}
+    example = by_name.get(info.get('example', f'{folder}_vitb_cryonuseg'))
+    if example is None:
+        example = next((m for m in models if 'cryonuseg' in m['Name']),
+                       models[0])
     cfg = Config.fromfile(osp.join(REPO, example['Config']))
     try:
         counts = parameter_counts(cfg)
@@ -305,11 +332,17 @@ def readme(folder: str, configs: List[str], meta: dict) -> str:
                   '']
     if info['published']:
         lines += ['Published: ' + info['published'], '']
-    lines += [
-        'Checkpoints of frozen-encoder methods hold only what trains (and '
-        'its optimizer state), so their size follows the trainable share; '
-        'the frozen weights come from the SAM file they record.', ''
-    ]
+    hook = cfg.default_hooks.get('checkpoint', {})
+    if hook.get('type') == 'PEFTCheckpointHook' and hook.get(
+            'trainable_only', True):
+        lines += [
+            'Checkpoints hold only what trains, its optimizer state and a '
+            'record (path, md5) of the SAM file the rest comes from '
+            '(`PEFTCheckpointHook`), so their size follows the trainable '
+            'share.', ''
+        ]
+    else:
+        lines += ['Checkpoints hold the whole model.', '']
     lines += [
         '## Batch size and schedule', '',
         f'Every config: {per_gpu} images per GPU, {md.get("Iterations")} '
@@ -327,19 +360,23 @@ def readme(folder: str, configs: List[str], meta: dict) -> str:
     name = example['Name']
     ckpt = f'work_dirs/{name}/iter_10000.pth'
     lines += [
-        '## Commands', '', '```bash',
-        f'python tools/train.py {config}',
+        '## Commands', '', '```bash', f'python tools/train.py {config}',
         f'tools/dist_train.sh {config} 8',
-        f'python tools/test.py {config} {ckpt}',
-        f'python tools/model_converters/merge_peft.py {config} {ckpt} '
-        f'merged/',
-        f'python tools/deployment/pytorch2onnx.py {config} {ckpt} --shape '
-        f'1024 1024 --verify', '```', '',
-        'In Python, by name (`import mmseg_mopeft` first):', '', '```python',
-        'from mmseg.apis import MMSegInferencer',
-        f"inferencer = MMSegInferencer('{name}', weights='{ckpt}', "
-        f"scope='mmseg_mopeft')", '```', ''
+        f'python tools/test.py {config} {ckpt}'
     ]
+    if md['Task'] == 'Semantic Segmentation':
+        size = md.get('Input Size', '1024x1024').replace('x', ' ')
+        lines += [
+            f'python tools/model_converters/merge_peft.py {config} {ckpt} '
+            f'merged/',
+            f'python tools/deployment/pytorch2onnx.py {config} {ckpt} '
+            f'--shape {size} --verify', '```', '',
+            'In Python, by name (`import mmseg_mopeft` first):', '',
+            '```python', 'from mmseg.apis import MMSegInferencer',
+            f"inferencer = MMSegInferencer('{name}', weights='{ckpt}', "
+            f"scope='mmseg_mopeft')"
+        ]
+    lines += ['```', '']
     lines += ['## Configs', '', '| name | dataset | classes | task |',
               '|---|---|---:|---|']
     for model in models:
