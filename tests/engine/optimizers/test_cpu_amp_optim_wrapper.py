@@ -19,6 +19,13 @@ from mmseg_mopeft.engine import CPUAmpOptimWrapper, mixed_precision
 CONFIG = 'configs/mopeft/mopeft_vitb_cryonuseg.py'
 
 
+@pytest.fixture
+def on_cpu(monkeypatch):
+    """Where mmengine would train (also on a machine with a GPU)."""
+    from mmengine import device
+    monkeypatch.setattr(device, 'get_device', lambda: 'cpu')
+
+
 def _wrapper(model):
     return build_optim_wrapper(
         model,
@@ -27,7 +34,7 @@ def _wrapper(model):
             optimizer=dict(type='SGD', lr=0.1)))
 
 
-def test_optim_context_autocasts_to_bf16_and_keeps_fp32_weights():
+def test_optim_context_autocasts_to_bf16_and_keeps_fp32_weights(on_cpu):
     torch.manual_seed(0)
     model = nn.Linear(8, 4)
     wrapper = _wrapper(model)
