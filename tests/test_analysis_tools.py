@@ -55,7 +55,7 @@ def test_benchmark_peft_prints_table():
     proc = subprocess.run([
         sys.executable, 'tools/analysis_tools/benchmark_peft.py', '--arch',
         'tiny', '--size', '64', '--iters', '1', '--methods', 'backprop_floor',
-        'lora'
+        'lora', 'mopeft_last_half', '--dtypes', 'fp32', 'bf16'
     ],
                           cwd=REPO,
                           capture_output=True,
@@ -70,7 +70,11 @@ def test_benchmark_peft_prints_table():
         for cells in ([c.strip() for c in line.split('|')[1:-1]]
                       for line in lines[2:])
     }
-    assert set(rows) == {'full_ft', 'backprop_floor', 'lora'}
+    assert set(rows) == {
+        f'{m}{d}'
+        for m in ('full_ft', 'backprop_floor', 'lora', 'mopeft_last_half')
+        for d in ('', '@bf16')
+    }
     # the floor reference: rank-1 LoRA on q and v of block 0 (tiny: 64 dims)
     floor_encoder = rows['backprop_floor']['of which encoder']
     assert int(floor_encoder.replace(',', '')) == 2 * (64 + 64)
