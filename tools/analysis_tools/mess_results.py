@@ -7,18 +7,25 @@ Each argument is the work dir of a ``tools/test.py`` run on a MESS config;
 its dataset is read from the config mmengine saved there, its scores from
 the newest test result (``<timestamp>/<timestamp>.json``). Prints one row per
 dataset (PAXRay-4 = mean of its four binary tasks, as in MESS), the mean per
-domain and the mean over all datasets, for mIoU and CoI-mIoU.
+domain and the mean over all datasets, for mIoU and CoI-mIoU. Folders
+without a test result are skipped and listed under the table.
+
+Prompted SAM runs (configs/prompted_sam, metrics '<setting>/mIoU') get
+Stable-SAM's layout: per prompt setting the mean per domain and over all
+datasets (its Table 1), and per dataset a column per setting (Table 2).
 """
 import argparse
 import glob
 import json
 import os.path as osp
+import sys
 from collections import defaultdict
 
 import numpy as np
 from mmengine.config import Config
 
 from mmseg_mopeft.datasets.mess import DATASET_CLASSES, MESS_DATASETS
+from mmseg_mopeft.models.prompts import PROMPT_TYPES
 
 METRICS = ('mIoU', 'CoI-mIoU')
 
@@ -40,9 +47,34 @@ def read_run(work_dir: str):
                 result = json.load(f)
             except json.JSONDecodeError:
                 continue  # a training log (one json per line)
-        if isinstance(result, dict) and 'mIoU' in result:
+        if not isinstance(result, dict):
+            continue
+        # prompted SAM: '<setting>/mIoU', e.g. 'peft_off/oracle_box/mIoU'
+        prompted = {k: v for k, v in result.items()
+                    if '/' in k and k.rpartition('/')[2] in METRICS}
+        if prompted:
+            return keys[0], prompted
+        if 'mIoU' in result:
             return keys[0], {m: result.get(m) for m in METRICS}
     raise FileNotFoundError(f'{work_dir}: no test result (run tools/test.py)')
+
+
+def read_runs(work_dirs):
+    """({dataset key: scores}, [(work dir, reason)]): folders without a
+    saved config or test result, or of another dataset, are skipped and
+    listed, so one unfinished run does not hide the others."""
+    results, skipped = {}, []
+    for work_dir in work_dirs:
+        try:
+            key, scores = read_run(work_dir)
+        except (FileNotFoundError, ValueError) as error:
+            skipped.append((work_dir, str(error)))
+            continue
+        if set(results.get(key, ())) & set(scores):  # other prompts: merged
+            raise ValueError(f'{work_dir}: a second result for {key}; pass '
+                             'one work dir per dataset')
+        results.setdefault(key, {}).update(scores)
+    return results, skipped
 
 
 def rows(results: dict):
@@ -85,13 +117,85 @@ def table(merged) -> str:
     return '\n'.join(lines)
 
 
+def setting_order(setting: str):
+    """Prompted settings ('[peft_on/|peft_off/]<prompt type>', 'semantic')
+    in a fixed order: semantic, then per PEFT state the prompt types in
+    PROMPT_TYPES order."""
+    peft, _, prompt = setting.rpartition('/')
+    states = ('', 'peft_on', 'peft_off')
+    return (setting != 'semantic', states.index(peft) if peft in states
+            else len(states), PROMPT_TYPES.index(prompt)
+            if prompt in PROMPT_TYPES else len(PROMPT_TYPES), setting)
+
+
+def prompt_tables(results: dict, metric: str = 'mIoU') -> str:
+    """Stable-SAM's layout for prompted runs (scores '<setting>/mIoU'):
+    Table 1, per setting the mean per domain and over all datasets; Table
+    2, per dataset a column per setting."""
+    settings = sorted({
+        k.rpartition('/')[0]
+        for scores in results.values() for k in scores
+        if k.rpartition('/')[0] and k.rpartition('/')[2] == metric
+    }, key=setting_order)
+    if not settings:
+        return ''
+    per_setting = {}  # setting -> {dataset name: (domain, score)}
+    for setting in settings:
+        found = {
+            key: {m: scores.get(f'{setting}/{m}') for m in METRICS}
+            for key, scores in results.items()
+            if scores.get(f'{setting}/{metric}') is not None
+        }
+        per_setting[setting] = {
+            name: (domain, scores[metric])
+            for domain, name, scores in rows(found)
+        }
+    names = {}  # dataset name -> domain, in MESS order
+    domains = []
+    for domain, name, _ in rows({key: {m: 0.0 for m in METRICS}
+                                 for key in results}):
+        names[name] = domain
+        if domain not in domains:
+            domains.append(domain)
+
+    def cell(values):
+        return f'{np.mean(values):.2f}' if values else '-'
+
+    lines = [f'Prompted SAM, {metric} per domain (Stable-SAM Table 1)', '',
+             '| prompt | ' + ' | '.join(domains) + ' | mean |',
+             '|---|' + '---:|' * (len(domains) + 1)]
+    for setting, found in per_setting.items():
+        cells = [cell([v for d, v in found.values() if d == domain])
+                 for domain in domains]
+        cells.append(cell([v for _, v in found.values()]))
+        lines.append(f'| {setting} | ' + ' | '.join(cells) + ' |')
+    lines += ['', f'Prompted SAM, {metric} per dataset (Stable-SAM Table 2)',
+              '', '| domain | dataset | ' + ' | '.join(settings) + ' |',
+              '|---|---|' + '---:|' * len(settings)]
+    for name, domain in names.items():
+        cells = [cell([per_setting[s][name][1]] if name in per_setting[s]
+                      else []) for s in settings]
+        lines.append(f'| {domain} | {name} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('work_dirs', nargs='+')
     parser.add_argument('--out', help='also write the table to this file')
     args = parser.parse_args()
-    results = dict(read_run(d) for d in args.work_dirs)
-    text = table(rows(results))
+    results, skipped = read_runs(args.work_dirs)
+    for _, reason in skipped:
+        print(f'skipped {reason}', file=sys.stderr)
+    if not results:
+        sys.exit('No test results in any of the given folders.')
+    plain = {k: r for k, r in results.items() if 'mIoU' in r}
+    text = '\n\n'.join(
+        t for t in (table(rows(plain)) if plain else '',
+                    prompt_tables(results)) if t)
+    if skipped:
+        text += f'\n\nSkipped {len(skipped)} folder(s) without results: ' + \
+            ', '.join(work_dir for work_dir, _ in skipped)
     print(text)
     if args.out:
         with open(args.out, 'w') as f:
