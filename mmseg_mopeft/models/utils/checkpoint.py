@@ -2,7 +2,6 @@
 import os.path as osp
 from typing import Callable, Dict, Optional
 
-import torch
 from mmengine.logging import MMLogger
 from torch import Tensor, nn
 
@@ -32,9 +31,10 @@ def load_sam_state_dict(filename: str) -> Dict[str, Tensor]:
 
     ``weights_only=True``: the official files hold plain tensors only.
     """
+    from ...engine.checkpoint_io import read_checkpoint  # names bad files
     if not osp.isfile(filename):
         raise FileNotFoundError(_missing_file_message(filename))
-    ckpt = torch.load(filename, map_location='cpu', weights_only=True)
+    ckpt = read_checkpoint(filename, map_location='cpu')
     for key in ('state_dict', 'model'):  # tolerate wrapped exports
         if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
             ckpt = ckpt[key]
