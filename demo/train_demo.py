@@ -1,14 +1,20 @@
-"""`make demo`: fine-tune SAM on a generated dataset on CPU in minutes.
+"""`make demo`: fine-tune SAM with MoPEFT on a generated dataset, on CPU.
 
 Generates the Shapes dataset (disks and squares), evaluates mIoU with mmseg's
-IoUMetric before training, trains, evaluates again and writes prediction
-visualisations. Uses the official SAM ViT-B weights when they are present
+IoUMetric before training, trains MoPEFT (gated LoRA, prefix tuning and
+adapters in the frozen encoder, mask decoder fine-tuned), tests again while
+recording the gates, and writes the prediction drawings, the gate-usage
+figures (tools/analysis_tools/gate_usage.py) and the training curve (mmseg's
+analyze_logs.py). Uses the official SAM ViT-B weights when they are present
 under checkpoints/, random weights otherwise.
 """
 import argparse
 import os.path as osp
+import subprocess
 import sys
+import time
 
+import mmseg
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -16,8 +22,14 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from mmseg_mopeft.datasets import generate_shapes  # noqa: E402
+from mmseg_mopeft.engine import count_parameters  # noqa: E402
 
-CONFIG = osp.join(REPO, 'configs/demo/decoder_ft_vitb_shapes-256.py')
+CONFIG = osp.join(REPO, 'configs/demo/mopeft_vitb_shapes-128.py')
+GATE_USAGE = osp.join(REPO, 'tools/analysis_tools/gate_usage.py')
+# mmseg ships its tools inside the wheel
+ANALYZE_LOGS = osp.join(
+    osp.dirname(mmseg.__file__), '.mim', 'tools', 'analysis_tools',
+    'analyze_logs.py')
 
 
 def parse_args():
@@ -29,8 +41,17 @@ def parse_args():
     return parser.parse_args()
 
 
+def run(args):
+    """Run a plotting tool; stop with its output when it fails."""
+    proc = subprocess.run([sys.executable] + args, capture_output=True,
+                          text=True)
+    if proc.returncode:
+        sys.exit(f'{" ".join(args)} failed:\n{proc.stdout}{proc.stderr}')
+
+
 def main():
     args = parse_args()
+    start = time.time()
     cfg = Config.fromfile(args.config)
     cfg.work_dir = args.work_dir
     for loader in (cfg.train_dataloader, cfg.val_dataloader,
@@ -54,16 +75,39 @@ def main():
         cfg.model.decode_head.init_cfg = None
     cfg.default_hooks.visualization.update(draw=True, interval=1)
     cfg.visualizer.save_dir = osp.join(args.work_dir, 'vis')
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+        dict(type='GateRecorderHook')
+    ]
 
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()  # the weights training starts from
+    trainable, total = count_parameters(runner.model)
     before = runner.val()['mIoU']
     runner.train()
     after = runner.test()['mIoU']
+
+    gates = osp.join(args.work_dir, 'gates.npz')
+    run([GATE_USAGE, gates, '--title', 'Shapes (demo)'])
+    # mmengine's json log, written by the visualizer's LocalVisBackend
+    json_log = osp.join(cfg.visualizer.save_dir, 'vis_data',
+                        f'{runner.timestamp}.json')
+    curve = osp.join(args.work_dir, 'training_curve.png')
+    run([
+        ANALYZE_LOGS, json_log, '--keys', 'loss', '--backend', 'Agg',
+        '--legend', 'loss', '--title', 'MoPEFT on Shapes', '--out', curve
+    ])
+
     vis_dir = osp.join(args.work_dir, 'vis', 'vis_data', 'vis_image')
-    print(f'\nmIoU on the val split: {before:.2f} before training, '
+    print(f'\nMoPEFT trains {trainable:,} of {total:,} parameters '
+          f'({100 * trainable / total:.2f}% of full fine-tuning).')
+    print(f'mIoU on the val split: {before:.2f} before training, '
           f'{after:.2f} after {cfg.train_cfg.max_iters} iterations.')
     print(f'Predictions (ground truth left, prediction right): {vis_dir}')
+    print('Gate usage per method and block: ' + ', '.join(
+        osp.join(args.work_dir, name)
+        for name in ('gate_usage.png', 'gate_heatmap.png')))
+    print(f'Training curve (mmseg analyze_logs.py): {curve}')
+    print(f'Done in {time.time() - start:.0f} s.')
     if after <= before:
         sys.exit('Training did not improve mIoU.')
 

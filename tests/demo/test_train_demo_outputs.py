@@ -1,0 +1,48 @@
+"""`make demo` (demo/train_demo.py) writes what it says it wrote: the
+prediction drawings, the gate-usage figures and the training curve; it
+prints the trainable share. A short run (2 iterations); tests/test_demo.py
+checks the full run's improvement."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from helpers import REPO
+from mmengine.config import Config
+from mmseg.registry import MODELS
+
+from mmseg_mopeft.engine import count_parameters
+
+
+@pytest.mark.slow
+def test_demo_outputs_exist(tmp_path):
+    work = tmp_path / 'work'
+    proc = subprocess.run([
+        sys.executable, 'demo/train_demo.py', '--work-dir',
+        str(work), '--data-root',
+        str(tmp_path / 'shapes'), '--iters', '2'
+    ],
+                          cwd=REPO,
+                          env=dict(os.environ, PYTHONPATH=REPO),
+                          capture_output=True,
+                          text=True,
+                          timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    trainable, total = map(
+        lambda s: int(s.replace(',', '')),
+        re.search(r'MoPEFT trains ([\d,]+) of ([\d,]+) parameters',
+                  out).groups())
+    cfg = Config.fromfile(f'{REPO}/configs/demo/mopeft_vitb_shapes-128.py')
+    cfg.model.backbone.init_cfg = cfg.model.decode_head.init_cfg = None
+    assert (trainable, total) == count_parameters(MODELS.build(cfg.model))
+    assert f'({100 * trainable / total:.2f}% of full fine-tuning)' in out
+    assert re.search(r'mIoU on the val split: [\d.]+ before training, '
+                     r'[\d.]+ after 2 iterations', out)
+    vis = work / 'vis' / 'vis_data' / 'vis_image'
+    assert f'Predictions (ground truth left, prediction right): {vis}' in out
+    assert len(list(vis.glob('test_*.png'))) == 8
+    for name in ('gate_usage.png', 'gate_heatmap.png', 'training_curve.png'):
+        assert str(work / name) in out
+        assert (work / name).stat().st_size > 10000, name
