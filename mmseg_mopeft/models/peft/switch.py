@@ -1,9 +1,10 @@
 """Run a tuned backbone as plain SAM for a while.
 
 One checkpoint can then answer with and without its tuning (e.g. SAM's own
-prompts on the frozen encoder). Methods that live at the hook points are
-detached; methods that change the frozen weights themselves (BitFit trains the
-encoder's biases in place) cannot be switched off and are reported.
+prompts on the frozen encoder). The methods' places are detached. Methods
+that change the frozen weights themselves (BitFit trains the encoder's biases
+in place) cannot be switched off this way; callers that need plain SAM must
+refuse them (``PromptedSAM`` does).
 """
 from contextlib import contextmanager
 from typing import Iterator
