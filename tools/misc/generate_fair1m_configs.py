@@ -9,13 +9,16 @@ base (both define ``model``), so for every ``configs/_base_/methods/
 ``peft`` settings (and ``find_unused_parameters`` where the method needs it).
 ``--check`` only reports files that differ.
 """
-import argparse
 import glob
 import os.path as osp
+import sys
 
 from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO)
+
+from mmseg_mopeft.utils.generated_files import generator_main  # noqa: E402
 
 TEMPLATE = """\
 {comment}_base_ = './decoder_ft_vitb_fair1m.py'
@@ -67,25 +70,5 @@ def expected_files():
     return files
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--check', action='store_true')
-    args = parser.parse_args()
-    stale = []
-    for rel, text in expected_files().items():
-        path = osp.join(REPO, rel)
-        current = open(path).read() if osp.isfile(path) else None
-        if current != text:
-            stale.append(rel)
-            if not args.check:
-                with open(path, 'w') as f:
-                    f.write(text)
-    if args.check and stale:
-        raise SystemExit(f'{len(stale)} configs differ from the generator: '
-                         f'{stale[:5]}')
-    print(f'{len(expected_files())} configs, {len(stale)} '
-          f"{'differ' if args.check else 'written'}")
-
-
 if __name__ == '__main__':
-    main()
+    generator_main(__doc__.splitlines()[0], REPO, expected_files)

@@ -9,9 +9,7 @@ and, for every method base ``configs/_base_/methods/<method>_vitb.py``,
 ``configs/<method>/<method>_vitb_<key>.py`` (method base + dataset base +
 number of classes). ``--check`` only reports files that differ.
 """
-import argparse
 import glob
-import os
 import os.path as osp
 import sys
 
@@ -20,6 +18,7 @@ sys.path.insert(0, REPO)
 
 from mmseg_mopeft.datasets.mess import mess_dataset_types  # noqa: E402
 from mmseg_mopeft.datasets.mess import registered_name  # noqa: E402
+from mmseg_mopeft.utils.generated_files import generator_main  # noqa: E402
 
 METHODS = tuple(
     sorted(
@@ -85,26 +84,5 @@ def expected_files():
     return files
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--check', action='store_true')
-    args = parser.parse_args()
-    stale = []
-    for rel, text in expected_files().items():
-        path = osp.join(REPO, rel)
-        current = open(path).read() if osp.isfile(path) else None
-        if current != text:
-            stale.append(rel)
-            if not args.check:
-                os.makedirs(osp.dirname(path), exist_ok=True)
-                with open(path, 'w') as f:
-                    f.write(text)
-    if args.check and stale:
-        raise SystemExit(f'{len(stale)} configs differ from the generator: '
-                         f'{stale[:5]}')
-    print(f'{len(expected_files())} configs, {len(stale)} '
-          f"{'differ' if args.check else 'written'}")
-
-
 if __name__ == '__main__':
-    main()
+    generator_main(__doc__.splitlines()[0], REPO, expected_files)

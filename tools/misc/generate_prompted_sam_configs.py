@@ -8,7 +8,6 @@ Stable-SAM protocol; ``configs/prompted_sam/hybrid/<method>_vitb_<key>.py``:
 a PEFT method's semantic model that also answers every prompt type with its
 tuning on and off. ``--check`` only reports files that differ.
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -17,6 +16,7 @@ sys.path.insert(0, REPO)
 
 from mmseg_mopeft.datasets.mess import MESS_DATASETS  # noqa: E402
 from mmseg_mopeft.models.prompts import PROMPT_TYPES  # noqa: E402
+from mmseg_mopeft.utils.generated_files import generator_main  # noqa: E402
 
 # methods whose tuning can be switched off (not BitFit: it trains SAM's own
 # biases in place)
@@ -55,25 +55,5 @@ def expected_files():
     return files
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--check', action='store_true')
-    args = parser.parse_args()
-    stale = []
-    for rel, text in expected_files().items():
-        path = osp.join(REPO, rel)
-        current = open(path).read() if osp.isfile(path) else None
-        if current != text:
-            stale.append(rel)
-            if not args.check:
-                with open(path, 'w') as f:
-                    f.write(text)
-    if args.check and stale:
-        raise SystemExit(f'{len(stale)} configs differ from the generator: '
-                         f'{stale[:5]}')
-    print(f'{len(expected_files())} configs, {len(stale)} '
-          f"{'differ' if args.check else 'written'}")
-
-
 if __name__ == '__main__':
-    main()
+    generator_main(__doc__.splitlines()[0], REPO, expected_files)
