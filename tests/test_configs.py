@@ -73,21 +73,13 @@ def test_vit_b_build_matches_sam_parameter_count():
         p.numel() for p in reference.image_encoder.parameters())
 
 
-def test_generated_mess_configs_are_in_sync():
+@pytest.mark.parametrize('generator', ['mess', 'fair1m'])
+def test_generated_configs_are_in_sync(generator):
     import subprocess
     import sys
-    proc = subprocess.run(
-        [sys.executable, 'tools/misc/generate_mess_configs.py', '--check'],
-        cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert ', 0 differ' in proc.stdout
-
-
-def test_generated_fair1m_configs_are_in_sync():
-    import subprocess
-    import sys
-    proc = subprocess.run(
-        [sys.executable, 'tools/misc/generate_fair1m_configs.py', '--check'],
-        cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run([
+        sys.executable, f'tools/misc/generate_{generator}_configs.py',
+        '--check'
+    ], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert ', 0 differ' in proc.stdout
