@@ -102,6 +102,14 @@ class LoadCheckedAnnotations(LoadAnnotations):
                               dtype=np.int64)
         return mapped
 
+    def transform(self, results: dict) -> dict:
+        # mmseg's inference APIs (MMSegInferencer, inference_model) drop
+        # 'LoadAnnotations' from the test pipeline by name; a sample without
+        # a label path (an image to predict) passes here the same way
+        if 'seg_map_path' not in results:
+            return results
+        return super().transform(results)
+
     def _load_seg_map(self, results: dict) -> None:
         path = results['seg_map_path']
         info = self._label_info(results)
