@@ -1,4 +1,11 @@
+import os
+import os.path as osp
+import shutil
+import sys
+
 from setuptools import find_packages, setup
+
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
 
 
 def read_version():
@@ -8,6 +15,34 @@ def read_version():
     return namespace['__version__']
 
 
+def add_mim_extension():
+    """Put configs, tools and model-index.yml into mmseg_mopeft/.mim, where
+    mim and MMSegInferencer look for a package's model zoo (links for editable
+    installs, copies for wheels), as mmseg's setup.py does."""
+    if {'develop', 'editable_wheel'} & set(sys.argv):
+        link = True
+    elif {'sdist', 'bdist_wheel', 'install', 'build'} & set(sys.argv):
+        link = False
+    else:
+        return
+    repo = osp.dirname(osp.abspath(__file__))
+    mim = osp.join(repo, 'mmseg_mopeft', '.mim')
+    os.makedirs(mim, exist_ok=True)
+    for name in MIM_FILES:  # .mim holds only what this function put there
+        src, dst = osp.join(repo, name), osp.join(mim, name)
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        if link:
+            os.symlink(osp.relpath(src, mim), dst)
+        elif osp.isfile(src):
+            shutil.copyfile(src, dst)
+        else:
+            shutil.copytree(src, dst)
+
+
+add_mim_extension()
 setup(
     name='mmseg_mopeft',
     version=read_version(),
@@ -43,5 +78,6 @@ setup(
         # TensorBoard logging and mmseg's analyze_logs.py
         vis=['tensorboard', 'seaborn'],
     ),
+    include_package_data=True,
     zip_safe=False,
 )
