@@ -1,7 +1,7 @@
-"""`make demo` (demo/train_demo.py) writes what it says it wrote: the
-prediction drawings, the gate-usage figures and the training curve; it
-prints the trainable share. A short run (2 iterations); tests/test_demo.py
-checks the full run's improvement."""
+"""`make demo` (demo/train_demo.py) end to end: training clearly beats the
+untrained model, and the demo writes what it says it wrote (prediction
+drawings, gate-usage figures, training curve) and prints the trainable
+share."""
 import os
 import re
 import subprocess
@@ -16,12 +16,12 @@ from mmseg_mopeft.engine import count_parameters
 
 
 @pytest.mark.slow
-def test_demo_outputs_exist(tmp_path):
+def test_demo_improves_miou_and_writes_its_outputs(tmp_path):
     work = tmp_path / 'work'
     proc = subprocess.run([
         sys.executable, 'demo/train_demo.py', '--work-dir',
         str(work), '--data-root',
-        str(tmp_path / 'shapes'), '--iters', '2'
+        str(tmp_path / 'shapes')
     ],
                           cwd=REPO,
                           env=dict(os.environ, PYTHONPATH=REPO),
@@ -30,6 +30,11 @@ def test_demo_outputs_exist(tmp_path):
                           timeout=1800)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     out = proc.stdout
+    before, after = map(
+        float,
+        re.search(r'mIoU on the val split: ([\d.]+) before training, '
+                  r'([\d.]+) after', out).groups())
+    assert after > before + 30, (before, after)
     trainable, total = map(
         lambda s: int(s.replace(',', '')),
         re.search(r'MoPEFT trains ([\d,]+) of ([\d,]+) parameters',
@@ -38,8 +43,6 @@ def test_demo_outputs_exist(tmp_path):
     cfg.model.backbone.init_cfg = cfg.model.decode_head.init_cfg = None
     assert (trainable, total) == count_parameters(MODELS.build(cfg.model))
     assert f'({100 * trainable / total:.2f}% of full fine-tuning)' in out
-    assert re.search(r'mIoU on the val split: [\d.]+ before training, '
-                     r'[\d.]+ after 2 iterations', out)
     vis = work / 'vis' / 'vis_data' / 'vis_image'
     assert f'Predictions (ground truth left, prediction right): {vis}' in out
     assert len(list(vis.glob('test_*.png'))) == 8
