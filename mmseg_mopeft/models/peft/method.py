@@ -21,9 +21,9 @@ tensor at that place and the method's gate logits (B', ) in MoPEFT, or None:
 * ``ffn(x, gate)``: the feed-forward output before the residual.
 
 Besides the places, a method may say which frozen backbone parameters it
-trains (``trained_backbone_params``), report auxiliary losses (``self.losses``, summed
-over blocks by the backbone and added to the training loss), and fold itself
-into the frozen weights (``fold``).
+trains (``trained_backbone_params``), report auxiliary losses
+(``self.losses``, summed over blocks by the backbone and added to the
+training loss), and fold itself into the frozen weights (``fold``).
 """
 from dataclasses import dataclass
 from typing import Dict, Iterable, Optional, Tuple
