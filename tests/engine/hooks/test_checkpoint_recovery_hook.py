@@ -14,25 +14,12 @@ from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
-from mmseg_mopeft.datasets import generate_shapes
 from mmseg_mopeft.engine.checkpoint_io import CheckpointFileError
 
 CONFIG = 'configs/decoder_ft/decoder_ft_vitb_cryonuseg.py'
 
 
-@pytest.fixture(autouse=True)
-def unformatted_config_text(monkeypatch):
-    """Runners log and dump their config; skip yapf's formatting of it
-    (about 3 s per runner on 2 cores)."""
-    monkeypatch.setattr('mmengine.config.config.FormatCode',
-                        lambda text, **kwargs: (text, False))
-
-
-@pytest.fixture(scope='module')
-def cryo_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('data') / 'cryonuseg')
-    return generate_shapes(
-        root, splits=(('train', 2), ('val', 1)), size=64, num_classes=2)
+pytestmark = pytest.mark.usefixtures('unformatted_config_text')
 
 
 @pytest.fixture(scope='module')

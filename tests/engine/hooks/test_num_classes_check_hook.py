@@ -11,32 +11,19 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from PIL import Image
 
-from mmseg_mopeft.datasets import generate_shapes
 from mmseg_mopeft.engine.hooks.num_classes_check_hook import config_classes
 
 CONFIG = 'configs/decoder_ft/decoder_ft_vitb_cryonuseg.py'  # 2 classes
 FAIR1M_CONFIG = 'configs/fair1m/lora_vitb_fair1m.py'
 
 
-@pytest.fixture(autouse=True)
-def unformatted_config_text(monkeypatch):
-    """Runners log and dump their config; skip yapf's formatting of it
-    (about 3 s per runner on 2 cores)."""
-    monkeypatch.setattr('mmengine.config.config.FormatCode',
-                        lambda text, **kwargs: (text, False))
-
-
-@pytest.fixture(scope='module')
-def two_class_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('data') / 'cryonuseg')
-    return generate_shapes(
-        root, splits=(('train', 2), ('val', 1)), size=64, num_classes=2)
+pytestmark = pytest.mark.usefixtures('unformatted_config_text')
 
 
 @pytest.mark.parametrize('stage', ['train', 'test'])
-def test_segmentation_head_with_other_num_classes(tmp_path, two_class_root,
+def test_segmentation_head_with_other_num_classes(tmp_path, cryo_root,
                                                   stage):
-    cfg = tiny_config(CONFIG, two_class_root, str(tmp_path))
+    cfg = tiny_config(CONFIG, cryo_root, str(tmp_path))
     cfg.model.decode_head.num_classes = 3
     runner = Runner.from_cfg(cfg)
     with pytest.raises(ValueError) as err:
@@ -49,8 +36,8 @@ def test_segmentation_head_with_other_num_classes(tmp_path, two_class_root,
 
 
 def test_dataset_of_the_config_not_built_by_the_run(tmp_path,
-                                                    two_class_root):
-    cfg = tiny_config(CONFIG, two_class_root, str(tmp_path))
+                                                    cryo_root):
+    cfg = tiny_config(CONFIG, cryo_root, str(tmp_path))
     cfg.test_dataloader.dataset.metainfo = dict(classes=('a', 'b', 'c'))
     with pytest.raises(ValueError) as err:
         Runner.from_cfg(cfg).train()
