@@ -78,3 +78,17 @@ def run_tool(args, extra_env=None, **kwargs):
         args, cwd=REPO, env=env, capture_output=True, text=True, **kwargs)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return proc
+
+
+def train_until_interrupted(cfg, hooks=()):
+    """Train ``cfg`` with extra ``hooks``; a hook may stop it early by
+    raising KeyboardInterrupt (a simulated crash). Returns the runner."""
+    from mmengine.runner import Runner
+    runner = Runner.from_cfg(cfg)
+    for hook in hooks:
+        runner.register_hook(hook)
+    try:
+        runner.train()
+    except KeyboardInterrupt:
+        pass
+    return runner

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import torch
-from helpers import run_tool, tiny_config
+from helpers import run_tool, tiny_config, train_until_interrupted
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
@@ -48,30 +48,19 @@ class _Interrupt(Hook):
             raise KeyboardInterrupt
 
 
-def _train(cfg, hooks=()):
-    runner = Runner.from_cfg(cfg)
-    for hook in hooks:
-        runner.register_hook(hook)
-    try:
-        runner.train()
-    except KeyboardInterrupt:
-        pass
-    return runner
-
-
 def test_resume_matches_uninterruptedrun_tool(tmp_path, cryo_root,
                                               tiny_sam_ckpt):
     ckpt = tiny_sam_ckpt[0]
-    straight = _train(
+    straight = train_until_interrupted(
         tiny_config(CONFIG, cryo_root, str(tmp_path / 'a'), ckpt))
-    _train(
+    train_until_interrupted(
         tiny_config(CONFIG, cryo_root, str(tmp_path / 'b'), ckpt),
         hooks=[_Interrupt()])
     assert osp.isfile(tmp_path / 'b' / 'iter_2.pth')
     assert not osp.isfile(tmp_path / 'b' / 'iter_4.pth')
     cfg = tiny_config(CONFIG, cryo_root, str(tmp_path / 'b'), ckpt)
     cfg.resume = True
-    resumed = _train(cfg)
+    resumed = train_until_interrupted(cfg)
     assert resumed.iter == straight.iter == 4
 
     for (name, a), (_, b) in zip(straight.model.state_dict().items(),

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import torch
-from helpers import run_tool, tiny_config
+from helpers import run_tool, tiny_config, train_until_interrupted
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmseg.apis import MMSegInferencer, init_model
@@ -41,23 +41,12 @@ class _StopAfterFirstIteration(Hook):
         raise KeyboardInterrupt
 
 
-def _train(cfg, hooks=()):
-    runner = Runner.from_cfg(cfg)
-    for hook in hooks:
-        runner.register_hook(hook)
-    try:
-        runner.train()
-    except KeyboardInterrupt:
-        pass
-    return runner
-
-
 @pytest.fixture(scope='module')
 def mopeft_run(tmp_path_factory, cryo_root, tiny_sam_ckpt):
     """An uninterrupted two-iteration MoPEFT run."""
     work = str(tmp_path_factory.mktemp('mopeft'))
     cfg = _config(cryo_root, work, tiny_sam_ckpt[0])
-    return cfg, _train(copy.deepcopy(cfg))
+    return cfg, train_until_interrupted(copy.deepcopy(cfg))
 
 
 def test_checkpoint_holds_what_the_run_trains(mopeft_run, tiny_sam_ckpt):
@@ -101,13 +90,14 @@ def test_resume_from_small_checkpoint_is_bit_exact(mopeft_run, tmp_path,
                                                    cryo_root, tiny_sam_ckpt):
     cfg, straight = mopeft_run
     work = str(tmp_path / 'b')
-    _train(_config(cryo_root, work, tiny_sam_ckpt[0]),
-           hooks=[_StopAfterFirstIteration()])
+    train_until_interrupted(
+        _config(cryo_root, work, tiny_sam_ckpt[0]),
+        hooks=[_StopAfterFirstIteration()])
     assert osp.isfile(osp.join(work, 'iter_1.pth'))
     assert not osp.isfile(osp.join(work, 'iter_2.pth'))
     resumed_cfg = _config(cryo_root, work, tiny_sam_ckpt[0])
     resumed_cfg.resume = True
-    resumed = _train(resumed_cfg)
+    resumed = train_until_interrupted(resumed_cfg)
     assert resumed.iter == straight.iter == 2
     a, b = straight.model.state_dict(), resumed.model.state_dict()
     assert a.keys() == b.keys()
