@@ -16,6 +16,7 @@ import time
 
 import mmseg
 from mmengine.config import Config
+from mmengine.device import get_device
 from mmengine.runner import Runner
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -38,6 +39,10 @@ def parse_args():
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/shapes')
     parser.add_argument('--iters', type=int, help='override max_iters')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='train with bf16 autocast (CPUAmpOptimWrapper on CPU)')
+    parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args()
 
 
@@ -63,6 +68,11 @@ def main():
     if args.iters:
         cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = args.iters
         cfg.param_scheduler[0].end = args.iters
+
+    cfg.randomness = dict(seed=args.seed)
+    if args.amp:
+        cfg.optim_wrapper.type = 'CPUAmpOptimWrapper' \
+            if get_device() == 'cpu' else 'AmpOptimWrapper'
 
     checkpoint = cfg.model.backbone.init_cfg.checkpoint
     if osp.isfile(checkpoint):
@@ -100,8 +110,10 @@ def main():
     vis_dir = osp.join(args.work_dir, 'vis', 'vis_data', 'vis_image')
     print(f'\nMoPEFT trains {trainable:,} of {total:,} parameters '
           f'({100 * trainable / total:.2f}% of full fine-tuning).')
+    precision = ' (bf16 autocast)' if args.amp else ''
     print(f'mIoU on the val split: {before:.2f} before training, '
-          f'{after:.2f} after {cfg.train_cfg.max_iters} iterations.')
+          f'{after:.2f} after {cfg.train_cfg.max_iters} iterations'
+          f'{precision}.')
     print(f'Predictions (ground truth left, prediction right): {vis_dir}')
     print('Gate usage per method and block: ' + ', '.join(
         osp.join(args.work_dir, name)

@@ -48,17 +48,25 @@ class Attention(nn.Module):
     """Multi-head attention with SAM's decomposed relative position bias,
     over the whole token grid or over non-overlapping windows.
 
-    SAM adds ``rel_h[q, row(k)] + rel_w[q, col(k)]`` to the logits. We fold
-    that bias into the dot product instead of materialising an N x N mask:
-    queries gain the features ``rel_h[q, :]`` and ``rel_w[q, :]``, keys the
-    one-hot codes of their row and column. The logits are the same, and
-    ``scaled_dot_product_attention`` runs without a mask, so it can use its
-    fused kernels and never stores an N x N bias or its gradient.
+    SAM adds ``rel_h[q, row(k)] + rel_w[q, col(k)]`` to the logits and
+    stores the N x N attention matrix. We run ``scaled_dot_product_attention``
+    (fused kernels, nothing N x N kept for the backward pass) in one of two
+    ways with the same logits:
+
+    - when gradients flow, the bias is folded into the dot product: queries
+      gain the features ``rel_h[q, :]`` and ``rel_w[q, :]``, keys the one-hot
+      codes of their row and column. No N x N bias or gradient is stored, at
+      the price of a wider dot product (3x at 1024 px in global blocks);
+    - without gradients (inference, frozen blocks), the bias is an
+      additive mask, built for ``mask_elements`` logits at a time so that its
+      memory stays bounded, and the dot product keeps SAM's head width.
 
     Windowed, the q/k/v and output projections run on the image tokens
     only; window padding gets the projection of a zero token (the qkv bias),
     which is what SAM computes for its zero-padded tokens.
     """
+
+    mask_elements = 2**23  # bias-mask chunk: 32 MB in fp32
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool,
                  input_size: Tuple[int, int], window_size: int = 0):
@@ -72,41 +80,6 @@ class Attention(nn.Module):
             torch.zeros(2 * input_size[0] - 1, self.head_dim))
         self.rel_pos_w = nn.Parameter(
             torch.zeros(2 * input_size[1] - 1, self.head_dim))
-
-    def with_rel_pos(self,
-                     q: Tensor,
-                     k: Tensor,
-                     hw: Tuple[int, int],
-                     bias_feature: bool = False) -> Tuple[Tensor, Tensor]:
-        """Queries and keys (B, heads, N, C) extended so that their dot
-        product is SAM's scaled logits plus its relative position bias.
-        ``bias_feature`` appends one more feature (1 in queries, 0 in keys)
-        through which prefix keys can carry a logit bias. Zero features pad
-        the width to a multiple of 8, which the fused kernels run faster."""
-        h, w = hw
-        b, heads, n, dim = q.shape
-        r_q = q.reshape(b, heads, h, w, dim)  # SAM uses unscaled queries
-        bias_h = torch.einsum('bnhwc,hkc->bnhwk', r_q,
-                              get_rel_pos(h, h, self.rel_pos_h))
-        bias_w = torch.einsum('bnhwc,wkc->bnhwk', r_q,
-                              get_rel_pos(w, w, self.rel_pos_w))
-        pad = -(dim + h + w + bias_feature) % 8
-        index = torch.arange(n, device=k.device)
-        codes = torch.cat([F.one_hot(index // w, h),
-                           F.one_hot(index % w, w)], dim=1)
-        codes = F.pad(codes, (0, pad + bias_feature)).to(k.dtype)
-        q_parts = [
-            q * dim**-0.5,
-            bias_h.reshape(b, heads, n, h),
-            bias_w.reshape(b, heads, n, w)
-        ]
-        if pad:
-            q_parts.append(q.new_zeros(b, heads, n, pad))
-        if bias_feature:
-            q_parts.append(q.new_ones(b, heads, n, 1))
-        q = torch.cat(q_parts, dim=-1)
-        k = torch.cat([k, codes.expand(b, heads, n, -1)], dim=-1)
-        return q, k
 
     def forward(self,
                 x: Tensor,
@@ -132,18 +105,110 @@ class Attention(nn.Module):
         q, k, v = qkv.reshape(batch, rows * cols, 3, self.num_heads,
                               -1).permute(2, 0, 3, 1, 4).unbind(0)
         prefix = tuner.prefix(state, batch) if tuner is not None else None
-        gated = prefix is not None and prefix[2] is not None
-        q, k = self.with_rel_pos(q, k, (rows, cols), bias_feature=gated)
-        if prefix is not None:
-            k, v = self._prepend(prefix, k, v)
-        # values padded to the query width: equal widths allow fused kernels
-        v = F.pad(v, (0, q.shape[-1] - v.shape[-1]))
-        out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
-        out = out[..., :self.head_dim].transpose(1, 2).reshape(
-            batch, rows, cols, c)
+        grads = (qkv, self.rel_pos_h, self.rel_pos_w) + (prefix or ())
+        if torch.is_grad_enabled() and any(
+                t is not None and t.requires_grad for t in grads):
+            out = self._attend_widened(q, k, v, (rows, cols), prefix)
+        else:
+            out = self._attend_masked(q, k, v, (rows, cols), prefix)
+        out = out.transpose(1, 2).reshape(batch, rows, cols, c)
         if self.window_size:
             out = window_unpartition(out, self.window_size, pad_hw, (h, w))
         return self.proj(out)
+
+    def _rel_pos_bias(self, q: Tensor,
+                      hw: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+        """SAM's bias terms per query (B, heads, N, C): over key rows
+        (B, heads, N, h) and key columns (B, heads, N, w)."""
+        h, w = hw
+        b, heads, n, dim = q.shape
+        r_q = q.reshape(b, heads, h, w, dim)  # SAM uses unscaled queries
+        bias_h = torch.einsum('bnhwc,hkc->bnhwk', r_q,
+                              get_rel_pos(h, h, self.rel_pos_h))
+        bias_w = torch.einsum('bnhwc,wkc->bnhwk', r_q,
+                              get_rel_pos(w, w, self.rel_pos_w))
+        return bias_h.reshape(b, heads, n, h), bias_w.reshape(b, heads, n, w)
+
+    def _attend_widened(self, q: Tensor, k: Tensor, v: Tensor,
+                        hw: Tuple[int, int], prefix) -> Tensor:
+        """Attention with the bias folded into wider queries and keys.
+        Prefix keys get zero position codes; a logit bias per prefix key
+        rides on one more feature (1 in queries). Zero features pad the
+        width to a multiple of 8, which the fused kernels run faster, and
+        values are padded to it: the kernels need equal widths."""
+        h, w = hw
+        b, heads, n, dim = q.shape
+        bias_h, bias_w = self._rel_pos_bias(q, hw)
+        gated = prefix is not None and prefix[2] is not None
+        pad = -(dim + h + w + gated) % 8
+        index = torch.arange(n, device=k.device)
+        codes = torch.cat([F.one_hot(index // w, h),
+                           F.one_hot(index % w, w)], dim=1)
+        codes = F.pad(codes, (0, pad + gated)).to(k.dtype)
+        q_parts = [q * dim**-0.5, bias_h, bias_w]
+        if pad:
+            q_parts.append(q.new_zeros(b, heads, n, pad))
+        if gated:
+            q_parts.append(q.new_ones(b, heads, n, 1))
+        q = torch.cat(q_parts, dim=-1)
+        k = torch.cat([k, codes.expand(b, heads, n, -1)], dim=-1)
+        if prefix is not None:
+            keys, values, logit_bias = self._prefix_heads(prefix, b, heads)
+            extra = k.shape[-1] - dim
+            if logit_bias is None:
+                keys = F.pad(keys, (0, extra))
+            else:
+                keys = torch.cat([
+                    F.pad(keys, (0, extra - 1)),
+                    logit_bias.expand(b, heads, keys.shape[2], 1)
+                ], dim=-1)
+            k, v = torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
+        v = F.pad(v, (0, q.shape[-1] - dim))
+        out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
+        return out[..., :dim]
+
+    def _attend_masked(self, q: Tensor, k: Tensor, v: Tensor,
+                       hw: Tuple[int, int], prefix) -> Tensor:
+        """Attention with the bias as an additive mask, a block of queries
+        at a time. Prefix keys get no position bias, only their logit bias
+        when gated."""
+        b, heads, n, _ = q.shape
+        bias_h, bias_w = self._rel_pos_bias(q, hw)
+        prefix_bias = None
+        if prefix is not None:
+            keys, values, logit_bias = self._prefix_heads(prefix, b, heads)
+            k, v = torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
+            length = keys.shape[2]
+            prefix_bias = q.new_zeros(1, 1, 1, length) \
+                if logit_bias is None else logit_bias.expand(
+                    b, heads, length, 1).transpose(-1, -2)
+        step = max(1, self.mask_elements // (b * heads * k.shape[2]))
+        outs = []
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            mask = (bias_h[:, :, start:stop, :, None] +
+                    bias_w[:, :, start:stop, None, :]).flatten(-2)
+            if prefix_bias is not None:
+                mask = torch.cat([
+                    prefix_bias.to(mask.dtype).expand(
+                        b, heads, stop - start, length), mask
+                ], dim=-1)
+            outs.append(
+                F.scaled_dot_product_attention(
+                    q[:, :, start:stop], k, v, attn_mask=mask.to(q.dtype)))
+        return outs[0] if len(outs) == 1 else torch.cat(outs, dim=2)
+
+    @staticmethod
+    def _prefix_heads(prefix, b: int,
+                      heads: int) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        """Prefix keys and values (B, L, C) -> (B, heads, L, C / heads);
+        the logit bias per key, broadcastable to (B, heads, L, 1), or None.
+        """
+        keys, values, logit_bias = prefix
+        length = keys.shape[1]
+        keys = keys.reshape(b, length, heads, -1).transpose(1, 2)
+        values = values.reshape(b, length, heads, -1).transpose(1, 2)
+        return keys, values, logit_bias
 
     def _partition(self, qkv: Tensor, tuner: Optional[PEFTTuner],
                    state: Optional[State]) -> Tuple[Tensor, Tuple[int, int]]:
@@ -167,25 +232,6 @@ class Attention(nn.Module):
         windows = qkv.view(b, hp // size, size, wp // size, size, c)
         windows = windows.transpose(2, 3).reshape(-1, size, size, c)
         return windows, (hp, wp)
-
-    def _prepend(self, prefix, k: Tensor, v: Tensor):
-        """Prepend prefix keys/values. They get no relative position bias
-        (zero position codes); a logit bias (per key, broadcastable to
-        (B, heads, L, 1)) goes into the bias feature."""
-        keys, values, logit_bias = prefix
-        b, heads = k.shape[:2]
-        length = keys.shape[1]
-        keys = keys.reshape(b, length, heads, -1).transpose(1, 2)
-        values = values.reshape(b, length, heads, -1).transpose(1, 2)
-        extra = k.shape[-1] - keys.shape[-1]
-        if logit_bias is None:
-            keys = F.pad(keys, (0, extra))
-        else:
-            keys = torch.cat([
-                F.pad(keys, (0, extra - 1)),
-                logit_bias.expand(b, heads, length, 1)
-            ], dim=-1)
-        return torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
 
 
 class Block(nn.Module):

@@ -1,0 +1,113 @@
+"""Both attention paths (bias folded into q/k when gradients flow, bias as a
+chunked mask without them) compute SAM's attention."""
+from unittest import mock
+
+import pytest
+import torch
+from segment_anything.modeling.image_encoder import \
+    Attention as ReferenceAttention
+from segment_anything.modeling.image_encoder import (window_partition,
+                                                     window_unpartition)
+
+from mmseg_mopeft.models import SAMViT
+from mmseg_mopeft.models.backbones.sam_vit import Attention
+
+DIM, HEADS, WINDOW = 32, 2, 4
+
+
+def _size(window_size):
+    return (WINDOW, WINDOW) if window_size else (6, 6)
+
+
+def _attention(window_size):
+    torch.manual_seed(0)
+    size = _size(window_size)
+    attn = Attention(DIM, HEADS, True, size, window_size)
+    with torch.no_grad():  # SAM's rel-pos tables start at zero
+        attn.rel_pos_h.normal_()
+        attn.rel_pos_w.normal_()
+    return attn
+
+
+def _reference(attn, x):
+    """segment_anything's attention with our weights, padding included."""
+    ref = ReferenceAttention(DIM, HEADS, use_rel_pos=True,
+                             input_size=_size(attn.window_size))
+    ref.load_state_dict(attn.state_dict())
+    if not attn.window_size:
+        return ref(x)
+    windows, pad_hw = window_partition(x, attn.window_size)
+    return window_unpartition(ref(windows), attn.window_size, pad_hw,
+                              x.shape[1:3])
+
+
+class _Prefix:
+    """Stands in for a tuner that prepends keys with a logit bias."""
+    pads_windows = False
+
+    def __init__(self, length, logit_bias):
+        self.kv = torch.randn(2, 1, length, DIM)
+        self.logit_bias = logit_bias
+
+    def qkv(self, x, qkv, state):
+        return qkv
+
+    def qkv_padding(self, fill, state, batch):
+        return fill
+
+    def prefix(self, state, batch):
+        keys, values = self.kv.expand(-1, batch, -1, -1)
+        bias = self.logit_bias
+        return keys, values, None if bias is None else bias.expand(
+            batch, 1, -1, 1)
+
+
+@pytest.mark.parametrize('window_size', [0, WINDOW])
+def test_both_paths_equal_segment_anything(window_size):
+    attn = _attention(window_size)
+    x = torch.randn(2, 6, 6, DIM, requires_grad=True)  # windows are padded
+    expected = _reference(attn, x)
+    with mock.patch.object(Attention, '_attend_masked') as masked:
+        widened = attn(x)  # gradients flow: the folded path
+    masked.assert_not_called()
+    with torch.no_grad(), mock.patch.object(
+            Attention, '_attend_widened') as folded:
+        chunked = attn(x)
+    folded.assert_not_called()
+    assert expected.abs().max() > 0.1
+    torch.testing.assert_close(widened, expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(chunked, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('window_size', [0, WINDOW])
+@pytest.mark.parametrize('gated', [False, True])
+def test_prefix_keys_and_chunks_agree_across_paths(window_size, gated):
+    attn = _attention(window_size)
+    torch.manual_seed(1)
+    length = 3
+    tuner = _Prefix(length,
+                    torch.randn(1, 1, length, 1) * 3 if gated else None)
+    x = torch.randn(2, 6, 6, DIM)
+    widened = attn(x.requires_grad_(), tuner, {})
+    with torch.no_grad():
+        whole = attn(x, tuner, {})
+        attn.mask_elements = 1  # one query per chunk
+        chunked = attn(x, tuner, {})
+    torch.testing.assert_close(whole, widened, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(chunked, widened, atol=1e-5, rtol=1e-5)
+
+
+def test_frozen_untuned_blocks_take_the_mask_path():
+    model = SAMViT(arch='tiny', img_size=64, window_size=4, frozen=True,
+                   peft=dict(lora=dict(rank=4)),
+                   peft_blocks='last_half').train()
+    calls = []
+    original = Attention._attend_masked
+
+    def spy(self, *args):
+        calls.append(self)
+        return original(self, *args)
+
+    with mock.patch.object(Attention, '_attend_masked', spy):
+        model(torch.randn(1, 3, 64, 64))
+    assert calls == [model.blocks[0].attn, model.blocks[1].attn]
