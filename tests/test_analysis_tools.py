@@ -86,6 +86,15 @@ def test_benchmark_peft_prints_table():
     count = int(rows['lora']['trainable params'].replace(',', ''))
     assert 0 < count < int(rows['full_ft']['trainable params'].replace(
         ',', ''))
+    # the targets whose rows ran, with the ratio of the table's figures
+    ratio = float(rows['mopeft_last_half']['train step (s)']) / float(
+        rows['full_ft']['train step (s)'])
+    verdicts = [line for line in proc.stdout.splitlines()
+                if line.startswith('- mopeft_last_half / full_ft, train_s')]
+    assert len(verdicts) == 1
+    printed = float(verdicts[0].split(': ')[1].split('x')[0])
+    assert abs(printed - ratio) < 0.02 and 'target <= 0.55x' in verdicts[0]
+    assert 'mopeft_cp' not in proc.stdout  # its rows did not run
 
 
 def test_benchmark_encoder_compares_with_segment_anything():

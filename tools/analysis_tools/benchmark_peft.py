@@ -263,6 +263,28 @@ def table(results, args) -> str:
     return '\n'.join(lines)
 
 
+# issue 12's targets at 1024 px: (row, reference row, figure, at most)
+TARGETS = (
+    ('mopeft_cp', 'full_ft', 'peak_bytes', 0.40),
+    ('mopeft_cp', 'mopeft', 'train_s', 1.35),
+    ('mopeft_last_half', 'full_ft', 'train_s', 0.55),
+    ('mopeft_last_half', 'full_ft', 'peak_bytes', 0.55),
+    ('mopeft@bf16', 'mopeft', 'train_s', 0.50),
+)
+
+
+def targets(results) -> str:
+    """The targets whose rows were measured, with their verdicts."""
+    lines = []
+    for row, ref, figure, limit in TARGETS:
+        if row in results and ref in results:
+            ratio = results[row][figure] / results[ref][figure]
+            verdict = 'met' if ratio <= limit else 'NOT met'
+            lines.append(f'- {row} / {ref}, {figure}: {ratio:.2f}x, target '
+                         f'<= {limit:.2f}x: {verdict}')
+    return '\n'.join(['', 'Targets (at 1024 px):'] + lines) if lines else ''
+
+
 def main():
     args = parse_args()
     if args.worker:
@@ -279,7 +301,7 @@ def main():
     results = time_methods(methods, args)
     for method in methods:
         results[method]['peak_bytes'] = peaks[method]
-    print(table(results, args))
+    print(table(results, args) + targets(results))
 
 
 if __name__ == '__main__':
