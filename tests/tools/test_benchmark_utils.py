@@ -10,7 +10,7 @@ from torch import nn
 
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
 from benchmark_utils import (count_flops, flop_utilisation,  # noqa: E402
-                             time_round_robin)
+                             peak_memory, time_round_robin, weight_bytes)
 
 
 def test_count_flops_of_a_training_step_matches_matmul_arithmetic():
@@ -41,6 +41,25 @@ def test_count_flops_includes_cpu_attention():
     # backward: the logits again and four gradient products
     total = count_flops(lambda: attention(q, k, v).sum().backward())
     assert total == forward + 5 * 2 * b * heads * n_q * n_k * dim
+
+
+@pytest.mark.skipif(not osp.exists('/proc/self/clear_refs'),
+                    reason='CPU peak memory reads Linux /proc')
+def test_cpu_peak_memory_counts_weights_and_what_the_step_adds():
+    model = nn.Linear(1000, 500)  # 500,500 float32 parameters
+    weights = weight_bytes(model)
+    assert weights == 4 * (1000 * 500 + 500)
+    held = torch.ones(64, 2**20)  # 256 MiB before the step: not counted
+    size = 2**28  # bytes the step holds at its peak, then frees
+
+    def step():
+        torch.ones(size // 4).add_(1)
+
+    peak = peak_memory(step, 'cpu', weights)
+    grown = peak['tensors'] - weights
+    assert size <= grown < size + 32 * 2**20, grown / 2**20
+    assert peak['process'] >= held.numel() * 4 + size
+    del held
 
 
 def test_flop_utilisation_arithmetic():

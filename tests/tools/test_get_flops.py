@@ -69,13 +69,17 @@ def test_encoder_count_matches_closed_form_and_torch(size):
 def test_closed_forms_for_vit_b_at_1024():
     """segment_anything's encoder against the GUIDE's measurement (~972
     GFLOP by torch's counter, i.e. ~486 G multiply-adds, no layer norms)."""
-    sam = sam_flops.encoder_macs('vit-b', 1024, folded=False)
+    sam = sam_flops.encoder_macs('vit-b', 1024, reference=True)
     ours = sam_flops.encoder_macs('vit-b', 1024)
+    training = sam_flops.encoder_macs('vit-b', 1024, widened=True)
     assert abs((sam['total'] - sam['layer_norm']) / 486e9 - 1) < 0.01
-    # folding the relative-position bias into q/k widens attention (3x in
-    # global blocks); skipping the window padding saves projections
-    assert ours['attention'] > 2.5 * sam['attention']
-    assert ours['linear'] < sam['linear']
+    # inference: the same attention; skipping the window padding saves
+    # projections
+    assert ours['attention'] == sam['attention']
+    assert ours['linear'] == training['linear'] < sam['linear']
+    # with gradients, folding the relative-position bias into q/k widens
+    # attention (3x in global blocks)
+    assert training['attention'] > 2.5 * sam['attention']
 
 
 def test_reference_closed_form_matches_segment_anything():
@@ -88,7 +92,7 @@ def test_reference_closed_form_matches_segment_anything():
         qkv_bias=True).eval()
     with torch.no_grad(), FlopCounterMode(display=False) as torch_count:
         encoder(torch.rand(1, 3, 96, 96))
-    closed = sam_flops.encoder_macs('tiny', 96, window=4, folded=False)
+    closed = sam_flops.encoder_macs('tiny', 96, window=4, reference=True)
     torch_macs = torch_count.get_total_flops() / 2
     assert abs(torch_macs / (closed['total'] - closed['layer_norm']) -
                1) < 0.05

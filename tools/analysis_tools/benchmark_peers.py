@@ -20,7 +20,10 @@ creates on first use: it holds transformers and peft and takes torch from the
 running environment through a ``.pth`` file. Those rows are timed
 round-robin among themselves in that process and sent back as JSON; all
 others round-robin in this process. Peak memory: one training step in a
-fresh process per row. Ratios are to segment_anything in the same precision.
+fresh process per row; "peak train mem" counts the weights and what the step
+adds (``benchmark_utils.peak_memory``: on CPU the growth of the resident
+set, as a GPU's allocator would count it), "process peak" the whole
+process. Ratios are to segment_anything in the same precision.
 
     python tools/analysis_tools/benchmark_peers.py --size 512 --iters 3
     python tools/analysis_tools/benchmark_peers.py --size 512 --dtype fp32 bf16
@@ -273,8 +276,9 @@ def _mixed_precision():
 
 
 def make_steps(row: str, precisions, args):
-    """Trainable parameter count and, per precision, (train step,
-    inference) closures; the precisions share one model and optimizer."""
+    """Trainable parameter count, per precision (train step, inference)
+    closures (the precisions share one model and optimizer), and the
+    model's weight bytes."""
     import torch
     import torch.nn.functional as F
     mixed_precision = _mixed_precision()
@@ -306,7 +310,8 @@ def make_steps(row: str, precisions, args):
 
         return train, infer
 
-    return sum(p.numel() for p in params), {p: steps(p) for p in precisions}
+    return (sum(p.numel() for p in params),
+            {p: steps(p) for p in precisions}, bench.weight_bytes(model))
 
 
 def measure(rows, args) -> dict:
@@ -317,7 +322,7 @@ def measure(rows, args) -> dict:
         torch.set_num_threads(args.threads)
     results, trains, infers = {}, {}, {}
     for row in rows:
-        trainable, steps = make_steps(row, args.dtype, args)
+        trainable, steps, _ = make_steps(row, args.dtype, args)
         for precision, (train, infer) in steps.items():
             key = f'{row}/{precision}'
             trains[key], infers[key] = train, infer
@@ -335,16 +340,16 @@ def measure(rows, args) -> dict:
     return results
 
 
-def memory(row: str, precision: str, args) -> int:
-    _, steps = make_steps(row, [precision], args)
-    return bench.peak_memory(steps[precision][0], args.device)
+def memory(row: str, precision: str, args) -> dict:
+    _, steps, weights = make_steps(row, [precision], args)
+    return bench.peak_memory(steps[precision][0], args.device, weights)
 
 
 def profile(row: str, args) -> str:
     """Top operators (self time) of ``row``'s training step (fp32)."""
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
-    _, steps = make_steps(row, ['fp32'], args)
+    _, steps, _ = make_steps(row, ['fp32'], args)
     train = steps['fp32'][0]
     train()  # warm-up
     activities = [ProfilerActivity.CPU]
@@ -411,11 +416,11 @@ def _python_for(row: str, args) -> str:
     return peers_python(args) if row.startswith('hf_') else sys.executable
 
 
-def run_memory_worker(row: str, precision: str, args) -> int:
+def run_memory_worker(row: str, precision: str, args) -> dict:
     cmd = _worker_cmd(
         _python_for(row, args), args, '--worker', 'memory', '--rows', row,
         '--dtype', precision)
-    return json.loads(_run(cmd, f'{row} ({precision}) memory'))['peak']
+    return json.loads(_run(cmd, f'{row} ({precision}) memory'))
 
 
 def run_time_worker(rows, args) -> dict:
@@ -429,8 +434,7 @@ def run_time_worker(rows, args) -> dict:
 
 def worker(args):
     if args.worker == 'memory':
-        peak = memory(args.rows[0], args.dtype[0], args)
-        print(json.dumps(dict(peak=peak)))
+        print(json.dumps(memory(args.rows[0], args.dtype[0], args)))
         return
     rows = [r for r in args.rows if r.startswith('hf_')]
     results = measure(rows, args)
@@ -447,6 +451,10 @@ def worker(args):
 
 
 # ---------------------------------------------------------------- table
+def _gib(value) -> str:
+    return f'{value / 2**30:.2f}' if value else '-'
+
+
 def _ratio(value, reference) -> str:
     return f'{value / reference:.2f}' if value and reference else '-'
 
@@ -469,9 +477,9 @@ def table(results: dict, args) -> str:
     head = ('| encoder | trains | precision | trainable params | train step '
             '(s) | img/s | x SA full FT | x SAMed LoRA | x fp32 | inference '
             '(s) | img/s | x SA inference | x fp32 | peak train mem (GiB) | '
-            'x SA full FT |')
+            'x SA full FT | process peak (GiB) |')
     rule = '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|' \
-        '---:|---:|'
+        '---:|---:|---:|'
     if mfu:
         head += ' train GFLOP | train MFU % | infer MFU % |'
         rule += '---:|---:|---:|'
@@ -500,8 +508,9 @@ def table(results: dict, args) -> str:
                 f"{r['infer_s']:.3f}", f"{batch / r['infer_s']:.2f}",
                 _ratio(r['infer_s'], ref['infer_s']),
                 _ratio(r['infer_s'], fp32.get('infer_s')),
-                f'{peak / 2**30:.2f}' if peak else '-',
-                _ratio(peak, ref_peak)
+                _gib(peak),
+                _ratio(peak, ref_peak),
+                _gib(r.get('process_bytes'))
             ]
             if mfu:
                 cells.append(f"{r['train_flops'] / 1e9:.1f}")
@@ -586,7 +595,8 @@ def main(argv=None):
     if peers:
         results.update(run_time_worker(peers, args))
     for key, peak in peaks.items():
-        results[key]['peak_bytes'] = peak
+        results[key]['peak_bytes'] = peak['tensors']
+        results[key]['process_bytes'] = peak.get('process')
     print(table(results, args))
     if args.json:
         with open(args.json, 'w') as f:

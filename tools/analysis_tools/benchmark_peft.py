@@ -7,7 +7,10 @@ backward, AdamW step), one inference forward (prefix reparameterisation
 folded) and peak memory while training. Times are medians over rounds in
 which the methods take turns in one process (so machine drift affects all
 alike); peak memory comes from one training step in a fresh process per
-method (CUDA: max allocated; CPU: peak resident set). Prints a markdown
+method: "peak train mem" counts the weights and what the step adds (CUDA:
+max allocated; CPU: the growth of the resident set during the step, see
+``benchmark_utils.peak_memory``), "process peak" the whole process on CPU,
+interpreter and libraries included. Prints a markdown
 table with ratios to full fine-tuning, and the paper's figures beside ours.
 
 Rows are the method bases in ``configs/_base_/methods/`` plus references
@@ -29,13 +32,16 @@ that change a method's backbone options:
 import argparse
 import glob
 import os.path as osp
-import resource
+import json
 import statistics
 import subprocess
 import sys
 import time
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(osp.dirname(HERE))
+sys.path.insert(0, HERE)
+import benchmark_utils as bench  # noqa: E402
 BASES = sorted(
     osp.basename(p)[:-len('_vitb.py')] for p in glob.glob(
         osp.join(REPO, 'configs', '_base_', 'methods', '*_vitb.py')))
@@ -207,20 +213,19 @@ def time_methods(methods, args) -> dict:
     return results
 
 
-def peak_memory(method: str, args) -> int:
-    """Peak bytes of one training step (runs in a fresh worker process)."""
-    import torch
+def peak_memory(method: str, args) -> dict:
+    """Peak bytes of one training step (runs in a fresh worker process):
+    weights and what the step adds, and the whole process (CPU)."""
     parts = build(method, args)
-    if args.device.startswith('cuda'):
-        torch.cuda.reset_peak_memory_stats()
-    with autocast(method, args.device):
-        train_step(*parts)
-    if args.device.startswith('cuda'):
-        return torch.cuda.max_memory_allocated()
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def step():
+        with autocast(method, args.device):
+            train_step(*parts)
+
+    return bench.peak_memory(step, args.device, bench.weight_bytes(parts[0]))
 
 
-def run_worker(method: str, args) -> int:
+def run_worker(method: str, args) -> dict:
     cmd = [sys.executable, osp.abspath(__file__), '--worker', method]
     for key in ('size', 'batch_size', 'device', 'arch', 'threads'):
         value = getattr(args, key)
@@ -229,7 +234,7 @@ def run_worker(method: str, args) -> int:
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if proc.returncode != 0:
         raise RuntimeError(f'{method} failed:\n{proc.stderr[-3000:]}')
-    return int(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def table(results, args) -> str:
@@ -243,12 +248,15 @@ def table(results, args) -> str:
         '',
         '| method | trainable params | % of full | of which encoder | % of '
         'full | train step (s) | x full | inference (s) | x full | x frozen '
-        'SAM | peak train mem (GiB) | x full | MoPEFT paper: encoder '
-        'params % / train % / infer % | Conv-LoRA paper: params % |',
-        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|'
+        'SAM | peak train mem (GiB) | x full | process peak (GiB) | MoPEFT '
+        'paper: encoder params % / train % / infer % | Conv-LoRA paper: '
+        'params % |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|'
+        '---:|'
     ]
     for name, r in results.items():
         x_frozen = f"{r['infer_s'] / frozen['infer_s']:.2f}" if frozen else '-'
+        process = r.get('process_bytes')
         lines.append(
             f"| {name} | {r['trainable']:,} | "
             f"{100 * r['trainable'] / full['total']:.2f} | "
@@ -258,6 +266,7 @@ def table(results, args) -> str:
             f"{r['infer_s']:.3f} | {r['infer_s'] / full['infer_s']:.2f} | "
             f"{x_frozen} | {r['peak_bytes'] / 2**30:.2f} | "
             f"{r['peak_bytes'] / full['peak_bytes']:.2f} | "
+            f"{f'{process / 2**30:.2f}' if process else '-'} | "
             f"{' / '.join(PAPER.get(name, ('-', ) * 3))} | "
             f"{CONV_LORA_PAPER.get(name, '-')} |")  # '<m>@bf16': no paper
     return '\n'.join(lines)
@@ -288,7 +297,7 @@ def targets(results) -> str:
 def main():
     args = parse_args()
     if args.worker:
-        print(peak_memory(args.worker, args))
+        print(json.dumps(peak_memory(args.worker, args)))
         return
     methods = list(dict.fromkeys(['full_ft', *args.methods]))
     methods = [
@@ -300,7 +309,8 @@ def main():
     peaks = {method: run_worker(method, args) for method in methods}
     results = time_methods(methods, args)
     for method in methods:
-        results[method]['peak_bytes'] = peaks[method]
+        results[method]['peak_bytes'] = peaks[method]['tensors']
+        results[method]['process_bytes'] = peaks[method].get('process')
     print(table(results, args) + targets(results))
 
 

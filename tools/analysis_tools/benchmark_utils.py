@@ -37,16 +37,43 @@ def time_round_robin(tasks: Dict[str, Callable[[], None]], warmup: int,
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def peak_memory(task: Callable[[], None], device: str) -> int:
-    """Peak bytes while running ``task`` once: CUDA max allocated; on CPU the
-    process's peak resident set, so call it in a fresh process."""
+def _proc_status_bytes(field: str) -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) * 1024  # reported in kB
+    raise KeyError(field)
+
+
+def peak_memory(task: Callable[[], None], device: str,
+                weights: int) -> Dict[str, int]:
+    """Peak bytes while running ``task`` once; call it in a fresh process.
+
+    ``tensors``: what the step holds at its peak, weights included: on CUDA
+    the max allocated memory; on CPU ``weights`` (the model's parameter and
+    buffer bytes) plus how far the resident set grew above where it stood
+    before the step (activations, gradients, optimizer state, workspace),
+    which is what the CUDA figure counts. ``process`` (CPU): the process's
+    peak resident set, interpreter and libraries included (Linux).
+    """
     import torch
     if str(device).startswith('cuda'):
         torch.cuda.reset_peak_memory_stats()
+        task()
+        return dict(tensors=torch.cuda.max_memory_allocated())
+    before = _proc_status_bytes('VmRSS')
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')  # restart the peak resident set (VmHWM) from here
     task()
-    if str(device).startswith('cuda'):
-        return torch.cuda.max_memory_allocated()
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    step_peak = _proc_status_bytes('VmHWM') - before
+    process = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return dict(tensors=weights + step_peak, process=process)
+
+
+def weight_bytes(model) -> int:
+    """Bytes of a model's parameters and buffers."""
+    return sum(t.numel() * t.element_size()
+               for t in [*model.parameters(), *model.buffers()])
 
 
 def _cpu_attention_formulas() -> dict:

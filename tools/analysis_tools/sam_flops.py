@@ -2,17 +2,18 @@
 
     python tools/analysis_tools/sam_flops.py [--arch vit-b] [--size 1024]
 
-Prints three figures for one encoder forward (batch 1), in multiply-adds
-(mmengine's unit; ``torch.utils.flop_counter`` reports twice these):
+Prints, for one encoder forward (batch 1), in multiply-adds (mmengine's
+unit; ``torch.utils.flop_counter`` reports twice these):
 
 * closed form of SAM's own computation (``segment_anything``: attention as
   ``q @ k^T`` and ``P @ v`` at head width, decomposed relative position
   bias, q/k/v and output projections of the window padding too);
-* closed form of our ``SAMViT``, whose attention folds that bias into wider
-  queries/keys (head width + window rows + columns, padded to 8) and pads
-  values to the same width;
-* what ``tools/analysis_tools/get_flops.py`` counts by tracing the model,
-  and its ratio to our closed form.
+* closed forms of our ``SAMViT``, which skips the projections of the window
+  padding: in inference (the bias as an additive mask, head width) and in
+  training, where the bias is folded into wider queries/keys (head width +
+  window rows + columns, padded to 8) and values are padded to that width;
+* what ``tools/analysis_tools/get_flops.py`` counts by tracing the model (an
+  inference forward), and its ratio to our inference closed form.
 """
 import argparse
 import importlib.util
@@ -33,10 +34,12 @@ def encoder_macs(arch: str = 'vit-b',
                  patch: int = 16,
                  window: int = 14,
                  out_channels: int = 256,
-                 folded: bool = True) -> dict:
-    """Multiply-adds of one SAM encoder forward by part. ``folded``: our
-    ``SAMViT`` (see the module docstring); otherwise ``segment_anything``'s
-    ``ImageEncoderViT``."""
+                 reference: bool = False,
+                 widened: bool = False) -> dict:
+    """Multiply-adds of one SAM encoder forward by part: ``segment_anything``'s
+    ``ImageEncoderViT`` with ``reference=True``, else our ``SAMViT``, whose
+    attention is ``widened`` when gradients flow (see the module
+    docstring)."""
     setting = ARCH_SETTINGS[arch]
     dims, depth = setting['embed_dims'], setting['depth']
     heads = setting['num_heads']
@@ -59,11 +62,9 @@ def encoder_macs(arch: str = 'vit-b',
         n = side * side
         # relative position bias: queries against both axes' tables
         parts['rel_pos'] += windows * heads * n * 2 * side * head_dim
-        if folded:
-            width = _round8(head_dim + 2 * side)
-            parts['attention'] += windows * heads * n * n * 2 * width
-        else:
-            parts['attention'] += windows * heads * n * n * 2 * head_dim
+        width = _round8(head_dim + 2 * side) if widened else head_dim
+        parts['attention'] += windows * heads * n * n * 2 * width
+        if reference:
             # SAM projects q/k/v and the output of the padding tokens too
             parts['linear'] += (windows * n - tokens) * 4 * dims * dims
     parts['total'] = sum(parts.values())
@@ -88,15 +89,19 @@ def main():
     parser.add_argument('--size', type=int, default=1024)
     parser.add_argument('--window', type=int, default=14)
     args = parser.parse_args()
-    sam = encoder_macs(args.arch, args.size, window=args.window, folded=False)
+    sam = encoder_macs(
+        args.arch, args.size, window=args.window, reference=True)
     ours = encoder_macs(args.arch, args.size, window=args.window)
+    training = encoder_macs(
+        args.arch, args.size, window=args.window, widened=True)
     counted = counted_macs(args.arch, args.size, args.window)
     print(f'SAM {args.arch} encoder, {args.size}x{args.size}, batch 1, '
           'GMAC (x2 = GFLOP as torch counts)\n')
     print('| count | attention | total | x closed form (ours) |')
     print('|---|---:|---:|---:|')
     for name, parts in (('closed form, SAM', sam),
-                        ('closed form, SAMViT', ours)):
+                        ('closed form, SAMViT inference', ours),
+                        ('closed form, SAMViT training forward', training)):
         print(f"| {name} | {parts['attention'] / 1e9:.2f} | "
               f"{parts['total'] / 1e9:.2f} | "
               f"{parts['total'] / ours['total']:.3f} |")
