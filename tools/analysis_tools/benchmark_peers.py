@@ -85,8 +85,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--peers-iters',
         type=int,
-        help='timed rounds of the transformers rows, which train about 40x '
-        'slower on CPU (default: --iters)')
+        help='timed rounds of the transformers rows, timed in their own '
+        'process (default: --iters)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--arch', default='vit-b')
     parser.add_argument(

@@ -31,8 +31,8 @@ that change a method's backbone options:
 """
 import argparse
 import glob
-import os.path as osp
 import json
+import os.path as osp
 import statistics
 import subprocess
 import sys
@@ -42,6 +42,7 @@ HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(osp.dirname(HERE))
 sys.path.insert(0, HERE)
 import benchmark_utils as bench  # noqa: E402
+
 BASES = sorted(
     osp.basename(p)[:-len('_vitb.py')] for p in glob.glob(
         osp.join(REPO, 'configs', '_base_', 'methods', '*_vitb.py')))
