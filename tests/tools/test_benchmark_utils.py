@@ -57,7 +57,8 @@ def test_cpu_peak_memory_counts_weights_and_what_the_step_adds():
 
     peak = peak_memory(step, 'cpu', weights)
     grown = peak['tensors'] - weights
-    assert size <= grown < size + 32 * 2**20, grown / 2**20
+    # a few pages the process frees meanwhile may be reused
+    assert size - 4 * 2**20 <= grown < size + 32 * 2**20, grown / 2**20
     assert peak['process'] >= held.numel() * 4 + size
     del held
 
