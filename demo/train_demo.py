@@ -71,6 +71,9 @@ def main():
 
     cfg.randomness = dict(seed=args.seed)
     if args.amp:
+        if cfg.optim_wrapper.type != 'OptimWrapper':
+            sys.exit(f'--amp replaces OptimWrapper; {args.config} has '
+                     f'{cfg.optim_wrapper.type}')
         cfg.optim_wrapper.type = 'CPUAmpOptimWrapper' \
             if get_device() == 'cpu' else 'AmpOptimWrapper'
 

@@ -1,4 +1,5 @@
-# `make demo`: SAM ViT-B at 256 px on the generated Shapes dataset, CPU-sized.
+# The decoder-only variant of the demo (`make demo` runs the MoPEFT one): SAM
+# ViT-B at 256 px on the generated Shapes dataset, encoder frozen.
 _base_ = [
     '../_base_/methods/decoder_ft_vitb.py', '../_base_/datasets/shapes_256.py'
 ]
