@@ -3,6 +3,7 @@ the tools/ scripts."""
 import os
 import os.path as osp
 import subprocess
+import uuid
 
 from mmengine.config import Config
 
@@ -65,6 +66,10 @@ def tiny_config(config: str,
     cfg.default_hooks.checkpoint.update(interval=2, save_best=None)
     cfg.default_hooks.logger.interval = 1
     cfg.work_dir = work_dir
+    # mmengine keys its logger and visualizer by experiment name, which
+    # defaults to config + timestamp: two runners started in the same second
+    # would share the first one's log file and save_dir.
+    cfg.experiment_name = f'{osp.basename(config)}_{uuid.uuid4().hex[:8]}'
     cfg.randomness = dict(seed=0)
     cfg.env_cfg.dist_cfg = dict(backend='gloo')
     return cfg
