@@ -78,7 +78,7 @@ def test_benchmark_peft_prints_table():
     # the floor reference: rank-1 LoRA on q and v of block 0 (tiny: 64 dims)
     floor_encoder = rows['backprop_floor']['of which encoder']
     assert int(floor_encoder.replace(',', '')) == 2 * (64 + 64)
-    train_ratio = header.index('train step (s)') + 1  # its 'x full' column
+    train_ratio = header.index('train step (s)') + 2  # its 'x full' column
     assert rows['full_ft'][header[train_ratio]] == '1.00'
     for line in lines[3:]:  # 'x full' repeats, so read by position
         cells = [c.strip() for c in line.split('|')[1:-1]]

@@ -25,6 +25,19 @@ def test_forward_shapes_and_default_queries():
     assert cls.shape == (1, 7, 4) and masks.shape == (1, 7, 16, 16)
 
 
+def test_torch_flop_counter_counts_inference_under_no_grad():
+    """torch's FlopCounterMode tracks modules through their tensor inputs;
+    under no_grad it must count what the forward with gradients counts."""
+    from torch.utils.flop_counter import FlopCounterMode
+    head = build_head().eval()
+    feats = (torch.randn(2, 256, 4, 4), )
+    with FlopCounterMode(display=False) as with_grad:
+        head(feats)
+    with torch.no_grad(), FlopCounterMode(display=False) as without:
+        head(feats)
+    assert without.get_total_flops() == with_grad.get_total_flops() > 0
+
+
 def test_loads_sam_decoder_and_expands_first_mask_token(tiny_sam_ckpt):
     path, ref = tiny_sam_ckpt
     head = build_head(

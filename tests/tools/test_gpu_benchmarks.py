@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from helpers import REPO
 
 SCRIPT = 'tools/analysis_tools/gpu_benchmarks.sh'
@@ -26,3 +27,63 @@ def test_unknown_option_is_named():
     proc = _run('--peak', '900')
     assert proc.returncode == 2
     assert 'unknown option --peak' in proc.stderr
+
+
+def _table(text, title):
+    """Header and rows (lists of cells) of the markdown table in ``text``
+    whose first column is ``title``."""
+    lines = text.splitlines()
+    start = lines.index(next(line for line in lines
+                             if line.startswith(f'| {title} |')))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith('|'):
+            break
+        rows.append([c.strip() for c in line.split('|')[1:-1]])
+    return rows[0], rows[2:]
+
+
+@pytest.mark.slow
+def test_cpu_dry_run_writes_both_tables_with_flop_utilisation(tmp_path):
+    """The same commands as on a GPU, on the tiny arch: both tables are
+    written, the PEFT one in bf16 only, with images/s and MFU that agree
+    with the table's own FLOPs and seconds."""
+    out = tmp_path / 'tables'
+    proc = _run('--device', 'cpu', '--arch', 'tiny', '--size', '64',
+                '--batch-size', '2', '--iters', '1', '--no-hf',
+                '--no-memory', '--peak-tflops', '0.001', '--out', str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    peers = (out / 'peers_64px_batch2.md').read_text()
+    peft = (out / 'peft_64px_batch2.md').read_text()
+    assert peers in proc.stdout and peft in proc.stdout
+
+    header, rows = _table(peft, 'method')
+    rows = {cells[0]: cells for cells in rows}
+    assert all(name.endswith('@bf16') for name in rows), sorted(rows)
+    assert {'full_ft@bf16', 'mopeft@bf16', 'mopeft_cp@bf16'} <= set(rows)
+    assert 'x full: to full_ft@bf16' in peft
+    col = {name: header.index(name) for name in (
+        'train step (s)', 'img/s', 'train GFLOP', 'train MFU %')}
+    assert rows['full_ft@bf16'][col['train step (s)'] + 2] == '1.00'
+    for name, cells in rows.items():
+        # cells are rounded: seconds to 3 decimals, GFLOP to 1, the rest to 2
+        # (img/s) and 1 (MFU %); the figures must lie within that rounding
+        seconds = float(cells[col['train step (s)']])
+        low, high = seconds - 5e-4, seconds + 5e-4
+        assert 2 / high - 0.01 <= float(cells[col['img/s']]) <= \
+            2 / low + 0.01, name
+        gflop = float(cells[col['train GFLOP']])
+        assert gflop > 0, name
+        # peak 0.001 TFLOP/s: MFU % = 100 * GFLOP / s
+        assert 100 * (gflop - 0.05) / high - 0.1 <= float(
+            cells[col['train MFU %']]) <= 100 * (gflop + 0.05) / low + 0.1, \
+            name
+
+    header, rows = _table(peers, 'encoder')
+    mfu = header.index('train MFU %')
+    assert {(r[0], r[2]) for r in rows} == {
+        (encoder, precision)
+        for encoder in ('mmseg_mopeft', 'segment_anything')
+        for precision in ('fp32', 'bf16')
+    }
+    assert all(float(r[mfu]) > 0 for r in rows)

@@ -24,10 +24,14 @@ that change a method's backbone options:
   block.
 * ``<method>_cp``: gradient checkpointing (``with_cp=True``).
 
-``--dtypes fp32 bf16`` adds a bf16-autocast row for every method.
+``--dtypes fp32 bf16`` adds a bf16-autocast row for every method. Ratios
+are to ``full_ft`` in fp32, or in the first of ``--dtypes`` without fp32.
+``--mfu`` adds the FLOPs of a training step (torch's FLOP counter) and model
+FLOP utilisation against ``--peak-tflops``.
 
     python tools/analysis_tools/benchmark_peft.py --size 512 --iters 3
-    python tools/analysis_tools/benchmark_peft.py --device cuda --batch-size 4
+    python tools/analysis_tools/benchmark_peft.py --device cuda \
+        --batch-size 4 --dtypes bf16 --mfu
 """
 import argparse
 import glob
@@ -97,6 +101,17 @@ def parse_args():
         default=['fp32'],
         choices=['fp32', 'bf16'],
         help='bf16: every step under bf16 autocast (weights stay fp32)')
+    parser.add_argument(
+        '--mfu',
+        action='store_true',
+        help='count FLOPs per step (torch FLOP counter) and report model '
+        'FLOP utilisation against --peak-tflops')
+    parser.add_argument(
+        '--peak-tflops',
+        type=float,
+        default=bench.H200_BF16_DENSE_TFLOPS,
+        help='the device peak for --mfu, 1e12 FLOP/s (default: H200, '
+        'dense bf16)')
     parser.add_argument('--threads', type=int, help='torch CPU threads')
     parser.add_argument('--worker', help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -178,7 +193,8 @@ def _sync(device):
 
 def time_methods(methods, args) -> dict:
     """Median seconds per training step and per inference, all methods in
-    this process, round-robin, so that machine drift hits all alike."""
+    this process, round-robin, so that machine drift hits all alike; with
+    ``--mfu`` the FLOPs of one step of each."""
     import torch
 
     from mmseg_mopeft.engine import count_parameters
@@ -198,6 +214,11 @@ def time_methods(methods, args) -> dict:
         if phase == 'infer_s':  # deploy form: what can be folded is
             for model, *_ in built.values():
                 fold_peft(model)
+        if args.mfu:
+            for method, parts in built.items():
+                with autocast(method, args.device):
+                    results[method][phase.replace('_s', '_flops')] = \
+                        bench.count_flops(lambda: step(*parts))
         times = {m: [] for m in methods}
         for round_ in range(args.warmup + args.iters):
             for method, parts in built.items():
@@ -238,38 +259,69 @@ def run_worker(method: str, args) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _row(method: str, dtype: str) -> str:
+    return method if dtype == 'fp32' else f'{method}@{dtype}'
+
+
+def _mfu_cells(r: dict, args) -> list:
+    """GFLOP per training step, and train and inference FLOP utilisation
+    (%)."""
+    cells = [f"{r['train_flops'] / 1e9:.1f}"]
+    for phase in ('train', 'infer'):
+        used = bench.flop_utilisation(r[f'{phase}_flops'], r[f'{phase}_s'],
+                                      args.peak_tflops)
+        cells.append(f'{100 * used:.1f}')
+    return cells
+
+
 def table(results, args) -> str:
-    full = results['full_ft']
-    frozen = results.get('decoder_ft')
+    reference = _row('full_ft', 'fp32' if 'fp32' in args.dtypes else
+                     args.dtypes[0])
+    full = results[reference]
+    frozen = results.get(reference.replace('full_ft', 'decoder_ft'))
+    batch = args.batch_size
     lines = [
-        f'SAM {args.arch}, {args.size}x{args.size}, batch {args.batch_size}, '
+        f'SAM {args.arch}, {args.size}x{args.size}, batch {batch}, '
         f'{args.device}, median of {args.iters} rounds after {args.warmup} '
-        f'warm-up, methods timed round-robin in one process. % of full: '
-        f'share of all parameters (full fine-tuning).',
+        f'warm-up, methods timed round-robin in one process. x full: to '
+        f'{reference}. % of full: share of all parameters (full '
+        f'fine-tuning).',
         '',
         '| method | trainable params | % of full | of which encoder | % of '
-        'full | train step (s) | x full | inference (s) | x full | x frozen '
-        'SAM | peak train mem (GiB) | x full | process peak (GiB) | MoPEFT '
-        'paper: encoder params % / train % / infer % | Conv-LoRA paper: '
-        'params % |',
-        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|'
-        '---:|'
+        'full | train step (s) | img/s | x full | inference (s) | img/s | '
+        'x full | x frozen SAM | peak train mem (GiB) | x full | process '
+        'peak (GiB) | MoPEFT paper: encoder params % / train % / infer % | '
+        'Conv-LoRA paper: params % |' +
+        (' train GFLOP | train MFU % | infer MFU % |' if args.mfu else ''),
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+        '---:|---:|---|---:|' + ('---:|---:|---:|' if args.mfu else '')
     ]
     for name, r in results.items():
         x_frozen = f"{r['infer_s'] / frozen['infer_s']:.2f}" if frozen else '-'
         process = r.get('process_bytes')
-        lines.append(
+        line = (
             f"| {name} | {r['trainable']:,} | "
             f"{100 * r['trainable'] / full['total']:.2f} | "
             f"{r['encoder_trainable']:,} | "
             f"{100 * r['encoder_trainable'] / full['total']:.2f} | "
-            f"{r['train_s']:.3f} | {r['train_s'] / full['train_s']:.2f} | "
-            f"{r['infer_s']:.3f} | {r['infer_s'] / full['infer_s']:.2f} | "
+            f"{r['train_s']:.3f} | {batch / r['train_s']:.2f} | "
+            f"{r['train_s'] / full['train_s']:.2f} | "
+            f"{r['infer_s']:.3f} | {batch / r['infer_s']:.2f} | "
+            f"{r['infer_s'] / full['infer_s']:.2f} | "
             f"{x_frozen} | {r['peak_bytes'] / 2**30:.2f} | "
             f"{r['peak_bytes'] / full['peak_bytes']:.2f} | "
             f"{f'{process / 2**30:.2f}' if process else '-'} | "
             f"{' / '.join(PAPER.get(name, ('-', ) * 3))} | "
             f"{CONV_LORA_PAPER.get(name, '-')} |")  # '<m>@bf16': no paper
+        if args.mfu:
+            line += ''.join(f' {cell} |' for cell in _mfu_cells(r, args))
+        lines.append(line)
+    if args.mfu:
+        lines += [
+            '', f"MFU: FLOPs per step from torch's FLOP counter (with_cp "
+            f'counts its recomputed forward) / step time / peak '
+            f'{args.peak_tflops:g} TFLOP/s.'
+        ]
     return '\n'.join(lines)
 
 
@@ -301,10 +353,7 @@ def main():
         print(json.dumps(peak_memory(args.worker, args)))
         return
     methods = list(dict.fromkeys(['full_ft', *args.methods]))
-    methods = [
-        m if dtype == 'fp32' else f'{m}@{dtype}' for m in methods
-        for dtype in args.dtypes
-    ]
+    methods = [_row(m, dtype) for m in methods for dtype in args.dtypes]
     # workers first: on Linux a child inherits its parent's peak RSS, so the
     # parent must not hold the timing models yet
     peaks = {method: run_worker(method, args) for method in methods}

@@ -6,14 +6,15 @@
 #
 #   tools/analysis_tools/gpu_benchmarks.sh [--peak-tflops 989.5] [--size 1024]
 #       [--batch-size 4] [--iters 10] [--out work_dirs/gpu_benchmarks]
-#       [--no-hf] [--no-memory]
+#       [--no-hf] [--no-memory] [--device cuda] [--arch vit-b]
 #
 # --peak-tflops: the GPU's dense bf16 peak in TFLOP/s; the default is the
 # H200's (NVIDIA: 1,979 with 2:4 sparsity, half of it dense). --no-hf skips
 # the transformers rows (they need .venv-peers/, which benchmark_peers.py
 # creates with pip on first use, or --peers-python via PEERS_PYTHON).
 # --no-memory skips benchmark_peers.py's peak-memory processes (one per row
-# and precision). PYTHON selects the interpreter (default: .venv/bin/python,
+# and precision). --device cpu --arch tiny is a dry run of the same commands
+# (no CUDA check). PYTHON selects the interpreter (default: .venv/bin/python,
 # else python).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,6 +26,8 @@ ITERS=10
 OUT=work_dirs/gpu_benchmarks
 HF=1
 MEMORY=()
+DEVICE=cuda
+ARCH=vit-b
 while [ $# -gt 0 ]; do
     case "$1" in
         --peak-tflops) PEAK_TFLOPS=$2; shift 2 ;;
@@ -34,12 +37,15 @@ while [ $# -gt 0 ]; do
         --out) OUT=$2; shift 2 ;;
         --no-hf) HF=0; shift ;;
         --no-memory) MEMORY=(--no-memory); shift ;;
+        --device) DEVICE=$2; shift 2 ;;
+        --arch) ARCH=$2; shift 2 ;;
         *) echo "gpu_benchmarks.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
 if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python; fi
 fi
+if [[ "$DEVICE" == cuda* ]]; then
 "$PYTHON" - <<'PY'
 import torch
 if not torch.cuda.is_available():
@@ -48,9 +54,10 @@ print(f'GPU: {torch.cuda.get_device_name()}, torch {torch.__version__}, '
       f'bf16 supported: {torch.cuda.is_bf16_supported()}')
 PY
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv || true
+fi
 mkdir -p "$OUT"
 
-COMMON=(--device cuda --size "$SIZE" --batch-size "$BATCH" --iters "$ITERS" --warmup 3)
+COMMON=(--device "$DEVICE" --arch "$ARCH" --size "$SIZE" --batch-size "$BATCH" --iters "$ITERS" --warmup 3)
 
 ROWS=()
 if [ "$HF" = 0 ]; then
@@ -63,19 +70,5 @@ if [ -n "${PEERS_PYTHON:-}" ]; then PEERS=(--peers-python "$PEERS_PYTHON"); fi
     --dtype fp32 bf16 --mfu --peak-tflops "$PEAK_TFLOPS" \
     "${ROWS[@]}" "${PEERS[@]}" "${MEMORY[@]}" | tee "$OUT/peers_${SIZE}px_batch${BATCH}.md"
 
-# benchmark_peft.py takes --dtype / --mfu once they are there; say so if not
-PEFT_OPTS=()
-HELP=$("$PYTHON" tools/analysis_tools/benchmark_peft.py --help)
-for opt in --dtype --mfu --peak-tflops; do
-    if ! grep -q -- "$opt" <<<"$HELP"; then
-        echo "gpu_benchmarks.sh: benchmark_peft.py has no $opt yet;" \
-             "running it without" >&2
-    fi
-done
-if grep -q -- --dtype <<<"$HELP"; then PEFT_OPTS+=(--dtype bf16); fi
-if grep -q -- --mfu <<<"$HELP"; then PEFT_OPTS+=(--mfu); fi
-if grep -q -- --peak-tflops <<<"$HELP"; then
-    PEFT_OPTS+=(--peak-tflops "$PEAK_TFLOPS")
-fi
 "$PYTHON" tools/analysis_tools/benchmark_peft.py "${COMMON[@]}" \
-    "${PEFT_OPTS[@]}" | tee "$OUT/peft_${SIZE}px_batch${BATCH}.md"
+    --dtypes bf16 --mfu --peak-tflops "$PEAK_TFLOPS" | tee "$OUT/peft_${SIZE}px_batch${BATCH}.md"

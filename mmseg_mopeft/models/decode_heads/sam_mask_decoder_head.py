@@ -152,7 +152,10 @@ class SAMMaskDecoderHead(BaseDecodeHead):
         b, c, h, w = x.shape
         image_pe = self.prompt_encoder.pe_layer((h, w)).unsqueeze(0)
         no_mask = self.prompt_encoder.no_mask_embed.weight.reshape(1, c, 1, 1)
-        tokens = self.mask_tokens.weight.unsqueeze(0).expand(b, -1, -1)
+        # a copy, not a view: under no_grad a view of a parameter claims
+        # requires_grad without a grad_fn, which torch's FlopCounterMode
+        # (its module tracker) rejects when it is a module's input
+        tokens = self.mask_tokens.weight.repeat(b, 1, 1)
         queries, keys = self.transformer(x + no_mask, image_pe.expand(b, -1,
                                                                       -1, -1),
                                          tokens)
