@@ -1,4 +1,5 @@
-"""gpu_benchmarks.sh stops clearly where it cannot measure a GPU."""
+"""gpu_benchmarks.sh: stops clearly without a GPU; a CPU dry run of the
+same commands writes both tables."""
 import os
 import subprocess
 import sys
