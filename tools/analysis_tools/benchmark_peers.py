@@ -108,17 +108,7 @@ def parse_args(argv=None):
         default=1,
         help='peak-memory processes run at a time (CPU only: a peak '
         'resident set is per process)')
-    parser.add_argument(
-        '--mfu',
-        action='store_true',
-        help='count FLOPs per step (torch FLOP counter) and report model '
-        'FLOP utilisation against --peak-tflops')
-    parser.add_argument(
-        '--peak-tflops',
-        type=float,
-        default=bench.H200_BF16_DENSE_TFLOPS,
-        help='the device peak for --mfu, 1e12 FLOP/s (default: H200, '
-        'dense bf16)')
+    bench.add_mfu_arguments(parser)
     parser.add_argument(
         '--profile',
         nargs='+',
@@ -513,12 +503,7 @@ def table(results: dict, args) -> str:
                 _gib(r.get('process_bytes'))
             ]
             if mfu:
-                cells.append(f"{r['train_flops'] / 1e9:.1f}")
-                for phase in ('train', 'infer'):
-                    used = bench.flop_utilisation(r[f'{phase}_flops'],
-                                                  r[f'{phase}_s'],
-                                                  args.peak_tflops)
-                    cells.append(f'{100 * used:.1f}')
+                cells += bench.mfu_cells(r, args.peak_tflops)
             lines.append('| ' + ' | '.join(cells) + ' |')
     notes = sorted({r['note'] for r in results.values() if 'note' in r})
     if mfu:

@@ -101,17 +101,7 @@ def parse_args():
         default=['fp32'],
         choices=['fp32', 'bf16'],
         help='bf16: every step under bf16 autocast (weights stay fp32)')
-    parser.add_argument(
-        '--mfu',
-        action='store_true',
-        help='count FLOPs per step (torch FLOP counter) and report model '
-        'FLOP utilisation against --peak-tflops')
-    parser.add_argument(
-        '--peak-tflops',
-        type=float,
-        default=bench.H200_BF16_DENSE_TFLOPS,
-        help='the device peak for --mfu, 1e12 FLOP/s (default: H200, '
-        'dense bf16)')
+    bench.add_mfu_arguments(parser)
     parser.add_argument('--threads', type=int, help='torch CPU threads')
     parser.add_argument('--worker', help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -263,17 +253,6 @@ def _row(method: str, dtype: str) -> str:
     return method if dtype == 'fp32' else f'{method}@{dtype}'
 
 
-def _mfu_cells(r: dict, args) -> list:
-    """GFLOP per training step, and train and inference FLOP utilisation
-    (%)."""
-    cells = [f"{r['train_flops'] / 1e9:.1f}"]
-    for phase in ('train', 'infer'):
-        used = bench.flop_utilisation(r[f'{phase}_flops'], r[f'{phase}_s'],
-                                      args.peak_tflops)
-        cells.append(f'{100 * used:.1f}')
-    return cells
-
-
 def table(results, args) -> str:
     reference = _row('full_ft', 'fp32' if 'fp32' in args.dtypes else
                      args.dtypes[0])
@@ -314,7 +293,8 @@ def table(results, args) -> str:
             f"{' / '.join(PAPER.get(name, ('-', ) * 3))} | "
             f"{CONV_LORA_PAPER.get(name, '-')} |")  # '<m>@bf16': no paper
         if args.mfu:
-            line += ''.join(f' {cell} |' for cell in _mfu_cells(r, args))
+            line += ''.join(f' {cell} |' for cell in bench.mfu_cells(
+                r, args.peak_tflops))
         lines.append(line)
     if args.mfu:
         lines += [

@@ -6,7 +6,7 @@ Hugging Face rows (``benchmark_peers.py``).
 import resource
 import statistics
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
 # NVIDIA's H200 datasheet gives 1,979 bf16 tensor TFLOPS with 2:4 sparsity;
 # dense matmuls get half of that.
@@ -116,3 +116,29 @@ def flop_utilisation(flops: float, seconds: float,
         raise ValueError(f'seconds={seconds} and peak_tflops={peak_tflops} '
                          f'must be positive')
     return flops / seconds / (peak_tflops * 1e12)
+
+
+def add_mfu_arguments(parser) -> None:
+    """``--mfu`` and ``--peak-tflops``, alike in every benchmark."""
+    parser.add_argument(
+        '--mfu',
+        action='store_true',
+        help='count FLOPs per step (torch FLOP counter) and report model '
+        'FLOP utilisation against --peak-tflops')
+    parser.add_argument(
+        '--peak-tflops',
+        type=float,
+        default=H200_BF16_DENSE_TFLOPS,
+        help='the device peak for --mfu, 1e12 FLOP/s (default: H200, '
+        'dense bf16)')
+
+
+def mfu_cells(result: dict, peak_tflops: float) -> List[str]:
+    """Table cells: GFLOP per training step, then training and inference
+    FLOP utilisation in %, from ``{train,infer}_{flops,s}``."""
+    cells = [f"{result['train_flops'] / 1e9:.1f}"]
+    for phase in ('train', 'infer'):
+        used = flop_utilisation(result[f'{phase}_flops'],
+                                result[f'{phase}_s'], peak_tflops)
+        cells.append(f'{100 * used:.1f}')
+    return cells
