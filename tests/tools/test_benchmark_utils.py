@@ -10,7 +10,8 @@ from torch import nn
 
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
 from benchmark_utils import (count_flops, flop_utilisation,  # noqa: E402
-                             peak_memory, time_round_robin, weight_bytes)
+                             mfu_cells, peak_memory, time_round_robin,
+                             weight_bytes)
 
 
 def test_count_flops_of_a_training_step_matches_matmul_arithmetic():
@@ -61,6 +62,35 @@ def test_cpu_peak_memory_counts_weights_and_what_the_step_adds():
     assert size - 4 * 2**20 <= grown < size + 32 * 2**20, grown / 2**20
     assert peak['process'] >= held.numel() * 4 + size
     del held
+
+
+def test_cuda_peak_memory_counts_what_the_step_adds(monkeypatch):
+    """On CUDA other models may be resident: only the step's growth of
+    allocated memory counts, on top of its own weights (a fake allocator
+    here; the CUDA figures rely on this arithmetic)."""
+    allocator = dict(allocated=5000, peak=9000)  # 5000 held by others
+    cuda = torch.cuda
+    monkeypatch.setattr(cuda, 'synchronize', lambda device=None: None)
+    monkeypatch.setattr(cuda, 'memory_allocated',
+                        lambda device=None: allocator['allocated'])
+    monkeypatch.setattr(cuda, 'max_memory_allocated',
+                        lambda device=None: allocator['peak'])
+    monkeypatch.setattr(
+        cuda, 'reset_peak_memory_stats',
+        lambda device=None: allocator.update(peak=allocator['allocated']))
+
+    def step():  # holds 300 at its peak and keeps 40 (optimizer state)
+        allocator['peak'] = allocator['allocated'] + 300
+        allocator['allocated'] += 40
+
+    assert peak_memory(step, 'cuda', weights=120) == dict(tensors=420)
+
+
+def test_mfu_cells_are_gflop_and_percent_of_peak():
+    result = dict(train_flops=3e12, train_s=0.5, infer_flops=1e12,
+                  infer_s=0.25)
+    # 6 and 4 TFLOP/s on a 12 TFLOP/s device
+    assert mfu_cells(result, 12.0) == ['3000.0', '50.0', '33.3']
 
 
 def test_flop_utilisation_arithmetic():

@@ -19,11 +19,13 @@ beside it), so the ``hf_*`` rows run in ``.venv-peers/``, which this script
 creates on first use: it holds transformers and peft and takes torch from the
 running environment through a ``.pth`` file. Those rows are timed
 round-robin among themselves in that process and sent back as JSON; all
-others round-robin in this process. Peak memory: one training step in a
-fresh process per row; "peak train mem" counts the weights and what the step
-adds (``benchmark_utils.peak_memory``: on CPU the growth of the resident
-set, as a GPU's allocator would count it), "process peak" the whole
-process. Ratios are to segment_anything in the same precision.
+others round-robin in this process. Peak memory: one training step of a
+freshly built model, "peak train mem" counting the weights and what the step
+adds (``benchmark_utils.peak_memory``): on CPU the growth of the resident
+set in a fresh process per row, as a GPU's allocator would count it, with
+"process peak" the whole process; on CUDA the growth of allocated memory,
+rows one after another in this process. Ratios are to segment_anything in
+the same precision.
 
     python tools/analysis_tools/benchmark_peers.py --size 512 --iters 3
     python tools/analysis_tools/benchmark_peers.py --size 512 --dtype fp32 bf16
@@ -101,7 +103,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--no-memory',
         action='store_true',
-        help='skip the peak-memory processes (one per row and precision)')
+        help='skip peak memory (on CPU a process per row and precision)')
     parser.add_argument(
         '--memory-jobs',
         type=int,
@@ -565,13 +567,24 @@ def main(argv=None):
     peers = [r for r in runnable if r.startswith('hf_')]
     peaks = {}
     if not args.no_memory:
-        # before the timing models exist: on Linux a child process starts
-        # with its parent's peak resident set
+        # before the timing models exist. CPU: a worker process per row and
+        # precision (on Linux a child starts with its parent's peak resident
+        # set). CUDA: here, one after another, a fresh model each; the
+        # transformers rows still in their own environment
         jobs = [(row, precision) for row in runnable
                 for precision in args.dtype]
-        parallel = 1 if args.device.startswith('cuda') else args.memory_jobs
-        with ThreadPoolExecutor(max(1, parallel)) as pool:
-            found = pool.map(lambda job: run_memory_worker(*job, args), jobs)
+        cuda = args.device.startswith('cuda')
+        if cuda:
+            bench.warm_up_cuda(args.device)
+
+        def measure_peak(job):
+            here = cuda and not job[0].startswith('hf_')
+            return memory(*job, args) if here else run_memory_worker(
+                *job, args)
+
+        with ThreadPoolExecutor(1 if cuda else max(1, args.memory_jobs)) \
+                as pool:
+            found = pool.map(measure_peak, jobs)
             peaks = {f'{r}/{p}': peak for (r, p), peak in zip(jobs, found)}
     for row in args.profile:
         print(f'Training step profile of {row} ({args.device}, fp32):\n'

@@ -6,11 +6,12 @@ machine and input: trainable parameters, one training step (forward,
 backward, AdamW step), one inference forward (prefix reparameterisation
 folded) and peak memory while training. Times are medians over rounds in
 which the methods take turns in one process (so machine drift affects all
-alike); peak memory comes from one training step in a fresh process per
-method: "peak train mem" counts the weights and what the step adds (CUDA:
-max allocated; CPU: the growth of the resident set during the step, see
-``benchmark_utils.peak_memory``), "process peak" the whole process on CPU,
-interpreter and libraries included. Prints a markdown
+alike); peak memory comes from one training step of a freshly built model
+("peak train mem": the weights and what the step adds; CUDA: the growth of
+allocated memory, methods one after another in this process; CPU: the
+growth of the resident set, a fresh process per method, see
+``benchmark_utils.peak_memory``); "process peak" is the whole process on
+CPU, interpreter and libraries included. Prints a markdown
 table with ratios to full fine-tuning, and the paper's figures beside ours.
 
 Rows are the method bases in ``configs/_base_/methods/`` plus references
@@ -334,9 +335,14 @@ def main():
         return
     methods = list(dict.fromkeys(['full_ft', *args.methods]))
     methods = [_row(m, dtype) for m in methods for dtype in args.dtypes]
-    # workers first: on Linux a child inherits its parent's peak RSS, so the
-    # parent must not hold the timing models yet
-    peaks = {method: run_worker(method, args) for method in methods}
+    # before the timing models exist. CPU: a worker process per method, and
+    # on Linux a child inherits its parent's peak RSS. CUDA: here, one after
+    # another, each model freed before the next is built
+    if args.device.startswith('cuda'):
+        bench.warm_up_cuda(args.device)
+        peaks = {method: peak_memory(method, args) for method in methods}
+    else:
+        peaks = {method: run_worker(method, args) for method in methods}
     results = time_methods(methods, args)
     for method in methods:
         results[method]['peak_bytes'] = peaks[method]['tensors']

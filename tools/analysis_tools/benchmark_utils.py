@@ -47,20 +47,25 @@ def _proc_status_bytes(field: str) -> int:
 
 def peak_memory(task: Callable[[], None], device: str,
                 weights: int) -> Dict[str, int]:
-    """Peak bytes while running ``task`` once; call it in a fresh process.
+    """Peak bytes while running ``task`` once.
 
-    ``tensors``: what the step holds at its peak, weights included: on CUDA
-    the max allocated memory; on CPU ``weights`` (the model's parameter and
-    buffer bytes) plus how far the resident set grew above where it stood
-    before the step (activations, gradients, optimizer state, workspace),
-    which is what the CUDA figure counts. ``process`` (CPU): the process's
-    peak resident set, interpreter and libraries included (Linux).
+    ``tensors``: ``weights`` (the model's parameter and buffer bytes) plus
+    what the step adds at its peak (activations, gradients, optimizer
+    state, workspace). On CUDA that is the growth of allocated memory, so
+    steps can be measured one after another in one process (call
+    ``warm_up_cuda`` first). On CPU it is how far the resident set grew,
+    and ``process`` is the process's peak resident set, interpreter and
+    libraries included (Linux); call it in a fresh process.
     """
     import torch
     if str(device).startswith('cuda'):
-        torch.cuda.reset_peak_memory_stats()
+        torch.cuda.synchronize(device)
+        before = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
         task()
-        return dict(tensors=torch.cuda.max_memory_allocated())
+        torch.cuda.synchronize(device)
+        step_peak = torch.cuda.max_memory_allocated(device) - before
+        return dict(tensors=weights + step_peak)
     before = _proc_status_bytes('VmRSS')
     with open('/proc/self/clear_refs', 'w') as f:
         f.write('5')  # restart the peak resident set (VmHWM) from here
@@ -68,6 +73,19 @@ def peak_memory(task: Callable[[], None], device: str,
     step_peak = _proc_status_bytes('VmHWM') - before
     process = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return dict(tensors=weights + step_peak, process=process)
+
+
+def warm_up_cuda(device: str) -> None:
+    """Run a matmul forward and backward in fp32 and in bf16, so that cuBLAS
+    has allocated its workspaces before any step is measured: none then
+    counts them, and each counts what it alone adds."""
+    import torch
+    weight = torch.ones(64, 64, device=device, requires_grad=True)
+    for dtype in (torch.float32, torch.bfloat16):
+        with torch.autocast('cuda', dtype=dtype,
+                            enabled=dtype != torch.float32):
+            (weight @ weight).sum().backward()
+    torch.cuda.synchronize(device)
 
 
 def weight_bytes(model) -> int:

@@ -12,8 +12,9 @@
 # H200's (NVIDIA: 1,979 with 2:4 sparsity, half of it dense). --no-hf skips
 # the transformers rows (they need .venv-peers/, which benchmark_peers.py
 # creates with pip on first use, or --peers-python via PEERS_PYTHON).
-# --no-memory skips benchmark_peers.py's peak-memory processes (one per row
-# and precision). --device cpu --arch tiny is a dry run of the same commands
+# --no-memory skips benchmark_peers.py's peak memory (on a GPU a step per
+# row and precision in its process, the transformers rows in their own;
+# benchmark_peft.py always measures it). --device cpu --arch tiny is a dry run of the same commands
 # (no CUDA check). PYTHON selects the interpreter (default: .venv/bin/python,
 # else python).
 set -euo pipefail
