@@ -14,9 +14,9 @@
 # creates with pip on first use, or --peers-python via PEERS_PYTHON).
 # --no-memory skips benchmark_peers.py's peak memory (on a GPU a step per
 # row and precision in its process, the transformers rows in their own;
-# benchmark_peft.py always measures it). --device cpu --arch tiny is a dry run of the same commands
-# (no CUDA check). PYTHON selects the interpreter (default: .venv/bin/python,
-# else python).
+# benchmark_peft.py always measures it). --device cpu --arch tiny is a dry
+# run of the same commands (no CUDA check). PYTHON selects the interpreter
+# (default: .venv/bin/python, else python).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
