@@ -34,8 +34,8 @@ def _table(text, title):
     """Header and rows (lists of cells) of the markdown table in ``text``
     whose first column is ``title``."""
     lines = text.splitlines()
-    start = lines.index(next(line for line in lines
-                             if line.startswith(f'| {title} |')))
+    start = next(i for i, line in enumerate(lines)
+                 if line.startswith(f'| {title} |'))
     rows = []
     for line in lines[start:]:
         if not line.startswith('|'):
