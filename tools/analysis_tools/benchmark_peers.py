@@ -573,19 +573,20 @@ def main(argv=None):
         # transformers rows still in their own environment
         jobs = [(row, precision) for row in runnable
                 for precision in args.dtype]
-        cuda = args.device.startswith('cuda')
-        if cuda:
+        if args.device.startswith('cuda'):
+            # in this thread, where the warm-up ran: cuBLAS keeps its
+            # handles and workspaces per thread
             bench.warm_up_cuda(args.device)
-
-        def measure_peak(job):
-            here = cuda and not job[0].startswith('hf_')
-            return memory(*job, args) if here else run_memory_worker(
-                *job, args)
-
-        with ThreadPoolExecutor(1 if cuda else max(1, args.memory_jobs)) \
-                as pool:
-            found = pool.map(measure_peak, jobs)
-            peaks = {f'{r}/{p}': peak for (r, p), peak in zip(jobs, found)}
+            found = [
+                run_memory_worker(*job, args) if job[0].startswith('hf_')
+                else memory(*job, args) for job in jobs
+            ]
+        else:
+            with ThreadPoolExecutor(max(1, args.memory_jobs)) as pool:
+                found = list(
+                    pool.map(lambda job: run_memory_worker(*job, args),
+                             jobs))
+        peaks = {f'{r}/{p}': peak for (r, p), peak in zip(jobs, found)}
     for row in args.profile:
         print(f'Training step profile of {row} ({args.device}, fp32):\n'
               f'{profile(row, args)}\n')
