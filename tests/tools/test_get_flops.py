@@ -73,9 +73,10 @@ def test_closed_forms_for_vit_b_at_1024():
     ours = sam_flops.encoder_macs('vit-b', 1024)
     training = sam_flops.encoder_macs('vit-b', 1024, widened=True)
     assert abs((sam['total'] - sam['layer_norm']) / 486e9 - 1) < 0.01
-    # inference: the same attention; skipping the window padding saves
-    # projections
-    assert ours['attention'] == sam['attention']
+    # inference: skipping the window padding saves projections and the
+    # padding's queries (SAM: 4900 queries per windowed block at 1024 px,
+    # ours: the 4096 image tokens)
+    assert ours['attention'] < sam['attention']
     assert ours['linear'] == training['linear'] < sam['linear']
     # with gradients, folding the relative-position bias into q/k widens
     # attention (3x in global blocks)

@@ -8,8 +8,8 @@ unit; ``torch.utils.flop_counter`` reports twice these):
 * closed form of SAM's own computation (``segment_anything``: attention as
   ``q @ k^T`` and ``P @ v`` at head width, decomposed relative position
   bias, q/k/v and output projections of the window padding too);
-* closed forms of our ``SAMViT``, which skips the projections of the window
-  padding: in inference (the bias as an additive mask, head width) and in
+* closed forms of our ``SAMViT``, which skips the projections and the
+  queries of the window padding: in inference (the bias as an additive mask, head width) and in
   training, where the bias is folded into wider queries/keys (head width +
   window rows + columns, padded to 8) and values are padded to that width;
 * what ``tools/analysis_tools/get_flops.py`` counts by tracing the model (an
@@ -60,10 +60,12 @@ def encoder_macs(arch: str = 'vit-b',
         else:
             side, windows = window, math.ceil(grid / window)**2
         n = side * side
+        # SAM's padding tokens query too; ours only image tokens do
+        queries = windows * n if reference else tokens
         # relative position bias: queries against both axes' tables
-        parts['rel_pos'] += windows * heads * n * 2 * side * head_dim
+        parts['rel_pos'] += queries * heads * 2 * side * head_dim
         width = _round8(head_dim + 2 * side) if widened else head_dim
-        parts['attention'] += windows * heads * n * n * 2 * width
+        parts['attention'] += queries * heads * n * 2 * width
         if reference:
             # SAM projects q/k/v and the output of the padding tokens too
             parts['linear'] += (windows * n - tokens) * 4 * dims * dims

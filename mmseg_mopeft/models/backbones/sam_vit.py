@@ -12,8 +12,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from segment_anything.modeling.common import LayerNorm2d, MLPBlock
-from segment_anything.modeling.image_encoder import (PatchEmbed, get_rel_pos,
-                                                     window_unpartition)
+from segment_anything.modeling.image_encoder import PatchEmbed, get_rel_pos
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
@@ -62,8 +61,9 @@ class Attention(nn.Module):
       memory stays bounded, and the dot product keeps SAM's head width.
 
     Windowed, the q/k/v and output projections run on the image tokens
-    only; window padding gets the projection of a zero token (the qkv bias),
-    which is what SAM computes for its zero-padded tokens.
+    only; window padding gets the keys and values of a zero token (the qkv
+    bias), which is what SAM computes for its zero-padded tokens, and asks
+    no queries, whose answers SAM crops away.
     """
 
     mask_elements = 2**23  # bias-mask chunk: 32 MB in fp32
@@ -87,63 +87,166 @@ class Attention(nn.Module):
                 state: Optional[State] = None) -> Tensor:
         """(B, H, W, C) normalised tokens -> (B, H, W, C) attention output."""
         b, h, w, c = x.shape
-        padded = None
         if self.window_size and tuner is not None and tuner.pads_windows:
             # a method needs SAM's order: pad with zero tokens, then project
-            padded = (-h % self.window_size, -w % self.window_size)
-            x = F.pad(x, (0, 0, 0, padded[1], 0, padded[0]))
+            x = F.pad(x, (0, 0, 0, -w % self.window_size, 0,
+                          -h % self.window_size))
         # 2-D, so that tuners can add to it in place (see PEFTMethod.qkv)
         qkv = self.qkv(x.reshape(-1, c))
         if tuner is not None:
             qkv = tuner.qkv(x, qkv, state)
         qkv = qkv.view(*x.shape[:3], -1)
         if self.window_size:
-            qkv, pad_hw = self._partition(qkv, tuner, state)
-            if state is not None:
-                state = _expand_state(state, qkv.shape[0] // b)
-        batch, rows, cols = qkv.shape[:3]
-        q, k, v = qkv.reshape(batch, rows * cols, 3, self.num_heads,
-                              -1).permute(2, 0, 3, 1, 4).unbind(0)
-        prefix = tuner.prefix(state, batch) if tuner is not None else None
-        grads = (qkv, self.rel_pos_h, self.rel_pos_w) + (prefix or ())
-        if torch.is_grad_enabled() and any(
-                t is not None and t.requires_grad for t in grads):
-            out = self._attend_widened(q, k, v, (rows, cols), prefix)
+            out = self._attend_windows(qkv, (h, w), tuner, state)
         else:
-            out = self._attend_masked(q, k, v, (rows, cols), prefix)
-        out = out.transpose(1, 2).reshape(batch, rows, cols, c)
-        if self.window_size:
-            out = window_unpartition(out, self.window_size, pad_hw, (h, w))
+            q, k, v = qkv.reshape(b, h * w, 3, self.num_heads,
+                                  -1).permute(2, 0, 3, 1, 4).unbind(0)
+            out = self._attend(q, k, v, (h, w), (h, w), tuner, state)
+            out = out.transpose(1, 2).reshape(b, h, w, c)
         return self.proj(out)
 
-    def _rel_pos_bias(self, q: Tensor,
-                      hw: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
-        """SAM's bias terms per query (B, heads, N, C): over key rows
-        (B, heads, N, h) and key columns (B, heads, N, w)."""
-        h, w = hw
+    def _attend(self, q: Tensor, k: Tensor, v: Tensor, q_hw: Tuple[int, int],
+                k_hw: Tuple[int, int], tuner: Optional[PEFTTuner],
+                state: Optional[State]) -> Tensor:
+        """Queries (B, heads, Nq, C) at the first ``q_hw`` rows and columns of
+        the key grid ``k_hw``, attending to it and the tuner's prefix."""
+        prefix = tuner.prefix(state, q.shape[0]) if tuner is not None \
+            else None
+        grads = (q, k, v, self.rel_pos_h, self.rel_pos_w) + (prefix or ())
+        if torch.is_grad_enabled() and any(
+                t is not None and t.requires_grad for t in grads):
+            return self._attend_widened(q, k, v, q_hw, k_hw, prefix)
+        return self._attend_masked(q, k, v, q_hw, k_hw, prefix)
+
+    def _attend_windows(self, qkv: Tensor, hw: Tuple[int, int],
+                        tuner: Optional[PEFTTuner],
+                        state: Optional[State]) -> Tensor:
+        """Windowed attention over (B, H, W, 3C) q/k/v (H, W may include
+        the window padding) -> (B, h, w, C), ``hw`` = (h, w).
+
+        Keys and values come from every padded window. Queries of padding
+        tokens would only be cropped away, so only image tokens query: the
+        windows fall into up to four groups of equal query shape (whole
+        windows, the right and bottom edges, the corner), one attention
+        call each. Splits, not slices, cut the groups out, so that the
+        backward pass concatenates gradients instead of zero-filling.
+        """
+        c = qkv.shape[-1] // 3
+        queries, kv = qkv.split([c, 2 * c], dim=-1)
+        kv = self._pad_to_windows(kv, qkv, tuner, state)
+        row_bands = self._window_bands(hw[0], queries.shape[1])
+        col_bands = self._window_bands(hw[1], queries.shape[2])
+        rows = []
+        for q_row, kv_row, (ni, qh) in zip(
+                self._split(queries, row_bands, 1, keys=False),
+                self._split(kv, row_bands, 1, keys=True), row_bands):
+            row = [
+                self._attend_window_group(q, kv_group, (ni, nj), (qh, qw),
+                                          tuner, state)
+                for q, kv_group, (nj, qw) in zip(
+                    self._split(q_row, col_bands, 2, keys=False),
+                    self._split(kv_row, col_bands, 2, keys=True), col_bands)
+            ]
+            rows.append(row[0] if len(row) == 1 else torch.cat(row, dim=2))
+        return rows[0] if len(rows) == 1 else torch.cat(rows, dim=1)
+
+    def _window_bands(self, length: int,
+                      available: int) -> List[Tuple[int, int]]:
+        """(windows, image tokens per window) of the whole windows and of
+        the partly padded last one along an axis of ``length`` image tokens;
+        a trailing (0, rest) band holds the ``available - length`` padding
+        tokens, if q/k/v include them."""
+        whole, rest = length // self.window_size, length % self.window_size
+        bands = [(whole, self.window_size)] if whole else []
+        if rest:
+            bands.append((1, rest))
+        if available > length:
+            bands.append((0, available - length))
+        return bands
+
+    def _split(self, x: Tensor, bands: List[Tuple[int, int]], dim: int,
+               keys: bool) -> Tuple[Tensor, ...]:
+        """Cut (B, H, W, C) along ``dim`` into the bands' queries (image
+        tokens) or keys and values (whole padded windows); drops a padding
+        band."""
+        if keys:
+            sizes = [n * self.window_size for n, _ in bands if n]
+        else:
+            sizes = [n * tokens if n else tokens for n, tokens in bands]
+        parts = x.split(sizes, dim=dim)
+        return parts[:len([n for n, _ in bands if n])]
+
+    def _attend_window_group(self, q: Tensor, kv: Tensor,
+                             windows: Tuple[int, int], q_hw: Tuple[int, int],
+                             tuner: Optional[PEFTTuner],
+                             state: Optional[State]) -> Tensor:
+        """Attention of the image tokens (B, ni * qh, nj * qw, C) of
+        ``windows`` = (ni, nj) windows to their keys and values (B, ni * S,
+        nj * S, 2C) -> (B, ni * qh, nj * qw, C)."""
+        (ni, nj), (qh, qw) = windows, q_hw
+        b, c, size = q.shape[0], q.shape[-1], self.window_size
+        heads = self.num_heads
+        q = q.reshape(b, ni, qh, nj, qw, heads, -1).permute(
+            0, 1, 3, 5, 2, 4, 6).reshape(b * ni * nj, heads, qh * qw, -1)
+        k, v = kv.reshape(b, ni, size, nj, size, 2, heads, -1).permute(
+            5, 0, 1, 3, 6, 2, 4, 7).reshape(2, b * ni * nj, heads,
+                                            size * size, -1).unbind(0)
+        if state is not None:
+            state = _expand_state(state, ni * nj)
+        out = self._attend(q, k, v, q_hw, (size, size), tuner, state)
+        return out.view(b, ni, nj, heads, qh, qw, -1).permute(
+            0, 1, 4, 2, 5, 3, 6).reshape(b, ni * qh, nj * qw, c)
+
+    def _pad_to_windows(self, kv: Tensor, qkv: Tensor,
+                        tuner: Optional[PEFTTuner],
+                        state: Optional[State]) -> Tensor:
+        """Pad keys and values (B, H, W, 2C) to whole windows with those of
+        a zero token (with the tuner's token-wise methods)."""
+        b, h, w, c2 = kv.shape
+        pad_h, pad_w = -h % self.window_size, -w % self.window_size
+        if not (pad_h or pad_w):
+            return kv
+        fill = qkv.new_zeros(qkv.shape[-1]) if self.qkv.bias is None else \
+            self.qkv.bias.to(qkv.dtype)
+        if tuner is not None:
+            fill = tuner.qkv_padding(fill, state, b)
+        fill = fill.reshape(-1, 1, 1, qkv.shape[-1])[..., -c2:]
+        if pad_w:
+            kv = torch.cat([kv, fill.expand(b, h, pad_w, c2)], dim=2)
+        if pad_h:
+            kv = torch.cat([kv, fill.expand(b, pad_h, w + pad_w, c2)], dim=1)
+        return kv
+
+    def _rel_pos_bias(self, q: Tensor, q_hw: Tuple[int, int],
+                      k_hw: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+        """SAM's bias terms of queries (B, heads, Nq, C) at the first
+        ``q_hw`` rows and columns of the key grid ``k_hw``: over key rows
+        (B, heads, Nq, kh) and key columns (B, heads, Nq, kw)."""
+        (qh, qw), (kh, kw) = q_hw, k_hw
         b, heads, n, dim = q.shape
-        r_q = q.reshape(b, heads, h, w, dim)  # SAM uses unscaled queries
+        r_q = q.reshape(b, heads, qh, qw, dim)  # SAM uses unscaled queries
         bias_h = torch.einsum('bnhwc,hkc->bnhwk', r_q,
-                              get_rel_pos(h, h, self.rel_pos_h))
+                              get_rel_pos(kh, kh, self.rel_pos_h)[:qh])
         bias_w = torch.einsum('bnhwc,wkc->bnhwk', r_q,
-                              get_rel_pos(w, w, self.rel_pos_w))
-        return bias_h.reshape(b, heads, n, h), bias_w.reshape(b, heads, n, w)
+                              get_rel_pos(kw, kw, self.rel_pos_w)[:qw])
+        return bias_h.reshape(b, heads, n, kh), bias_w.reshape(b, heads, n, kw)
 
     def _attend_widened(self, q: Tensor, k: Tensor, v: Tensor,
-                        hw: Tuple[int, int], prefix) -> Tensor:
+                        q_hw: Tuple[int, int], k_hw: Tuple[int, int],
+                        prefix) -> Tensor:
         """Attention with the bias folded into wider queries and keys.
         Prefix keys get zero position codes; a logit bias per prefix key
         rides on one more feature (1 in queries). Zero features pad the
         width to a multiple of 8, which the fused kernels run faster, and
         values are padded to it: the kernels need equal widths."""
-        h, w = hw
+        kh, kw = k_hw
         b, heads, n, dim = q.shape
-        bias_h, bias_w = self._rel_pos_bias(q, hw)
+        bias_h, bias_w = self._rel_pos_bias(q, q_hw, k_hw)
         gated = prefix is not None and prefix[2] is not None
-        pad = -(dim + h + w + gated) % 8
-        index = torch.arange(n, device=k.device)
-        codes = torch.cat([F.one_hot(index // w, h),
-                           F.one_hot(index % w, w)], dim=1)
+        pad = -(dim + kh + kw + gated) % 8
+        index = torch.arange(kh * kw, device=k.device)
+        codes = torch.cat([F.one_hot(index // kw, kh),
+                           F.one_hot(index % kw, kw)], dim=1)
         codes = F.pad(codes, (0, pad + gated)).to(k.dtype)
         q_parts = [q * dim**-0.5, bias_h, bias_w]
         if pad:
@@ -151,7 +254,7 @@ class Attention(nn.Module):
         if gated:
             q_parts.append(q.new_ones(b, heads, n, 1))
         q = torch.cat(q_parts, dim=-1)
-        k = torch.cat([k, codes.expand(b, heads, n, -1)], dim=-1)
+        k = torch.cat([k, codes.expand(b, heads, kh * kw, -1)], dim=-1)
         if prefix is not None:
             keys, values, logit_bias = self._prefix_heads(prefix, b, heads)
             extra = k.shape[-1] - dim
@@ -168,12 +271,13 @@ class Attention(nn.Module):
         return out[..., :dim]
 
     def _attend_masked(self, q: Tensor, k: Tensor, v: Tensor,
-                       hw: Tuple[int, int], prefix) -> Tensor:
+                       q_hw: Tuple[int, int], k_hw: Tuple[int, int],
+                       prefix) -> Tensor:
         """Attention with the bias as an additive mask, a block of queries
         at a time. Prefix keys get no position bias, only their logit bias
         when gated."""
         b, heads, n, _ = q.shape
-        bias_h, bias_w = self._rel_pos_bias(q, hw)
+        bias_h, bias_w = self._rel_pos_bias(q, q_hw, k_hw)
         prefix_bias = None
         if prefix is not None:
             keys, values, logit_bias = self._prefix_heads(prefix, b, heads)
@@ -209,29 +313,6 @@ class Attention(nn.Module):
         keys = keys.reshape(b, length, heads, -1).transpose(1, 2)
         values = values.reshape(b, length, heads, -1).transpose(1, 2)
         return keys, values, logit_bias
-
-    def _partition(self, qkv: Tensor, tuner: Optional[PEFTTuner],
-                   state: Optional[State]) -> Tuple[Tensor, Tuple[int, int]]:
-        """(B, H, W, 3C) -> (B * windows, window, window, 3C), padding with
-        the q/k/v of a zero token (with the tuner's token-wise methods)."""
-        b, h, w, c = qkv.shape
-        size = self.window_size
-        pad_h, pad_w = -h % size, -w % size
-        if pad_h or pad_w:
-            fill = qkv.new_zeros(c) if self.qkv.bias is None else \
-                self.qkv.bias.to(qkv.dtype)
-            if tuner is not None:
-                fill = tuner.qkv_padding(fill, state, b)
-            fill = fill.reshape(-1, 1, 1, c)
-            if pad_w:
-                qkv = torch.cat([qkv, fill.expand(b, h, pad_w, c)], dim=2)
-            if pad_h:
-                qkv = torch.cat(
-                    [qkv, fill.expand(b, pad_h, w + pad_w, c)], dim=1)
-        hp, wp = h + pad_h, w + pad_w
-        windows = qkv.view(b, hp // size, size, wp // size, size, c)
-        windows = windows.transpose(2, 3).reshape(-1, size, size, c)
-        return windows, (hp, wp)
 
 
 class Block(nn.Module):
@@ -414,7 +495,10 @@ class SAMViT(BaseModule):
                 f'{self.patch_size}: the patch embedding would drop the '
                 f'border. Pad the input as SAM does, e.g. the data '
                 f'preprocessor\'s size=(1024, 1024) or size_divisor=16.')
-        x = self.patch_embed(x)
+        # The patch embedding returns a permuted view of its convolution;
+        # the residual additions keep that layout, so without a contiguous
+        # copy every LayerNorm copies its input, forward and backward.
+        x = self.patch_embed(x).contiguous()
         x = x + resize_abs_pos_embed(self.pos_embed, x.shape[1:3])
         outs = []
         for i, block in enumerate(self.blocks):

@@ -29,11 +29,12 @@ def _attention(window_size):
     return attn
 
 
-def _reference(attn, x):
+def _reference(attn, x, ref=None):
     """segment_anything's attention with our weights, padding included."""
-    ref = ReferenceAttention(DIM, HEADS, use_rel_pos=True,
-                             input_size=_size(attn.window_size))
-    ref.load_state_dict(attn.state_dict())
+    if ref is None:
+        ref = ReferenceAttention(DIM, HEADS, use_rel_pos=True,
+                                 input_size=_size(attn.window_size))
+        ref.load_state_dict(attn.state_dict())
     if not attn.window_size:
         return ref(x)
     windows, pad_hw = window_partition(x, attn.window_size)
@@ -62,11 +63,21 @@ class _Prefix:
             batch, 1, -1, 1)
 
 
-@pytest.mark.parametrize('window_size', [0, WINDOW])
-def test_both_paths_equal_segment_anything(window_size):
+@pytest.mark.parametrize(
+    'window_size,hw',
+    [
+        (0, (6, 6)),
+        (WINDOW, (6, 6)),  # whole, right, bottom and corner windows
+        (WINDOW, (8, 6)),  # whole rows, padded last column of windows
+        (WINDOW, (3, 2)),  # one window, mostly padding
+    ])
+def test_both_paths_equal_segment_anything(window_size, hw):
     attn = _attention(window_size)
-    x = torch.randn(2, 6, 6, DIM, requires_grad=True)  # windows are padded
-    expected = _reference(attn, x)
+    ref = ReferenceAttention(DIM, HEADS, use_rel_pos=True,
+                             input_size=_size(window_size))
+    ref.load_state_dict(attn.state_dict())
+    x = torch.randn(2, *hw, DIM, requires_grad=True)
+    expected = _reference(attn, x, ref)
     with mock.patch.object(Attention, '_attend_masked') as masked:
         widened = attn(x)  # gradients flow: the folded path
     masked.assert_not_called()
@@ -77,6 +88,17 @@ def test_both_paths_equal_segment_anything(window_size):
     assert expected.abs().max() > 0.1
     torch.testing.assert_close(widened, expected, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(chunked, expected, atol=1e-5, rtol=1e-5)
+    # and the same gradients, for the input and every weight
+    upstream = torch.randn_like(expected)
+    names = [n for n, _ in attn.named_parameters()]
+    ours = torch.autograd.grad(widened, [x] + list(attn.parameters()),
+                               upstream)
+    theirs = torch.autograd.grad(expected, [x] + list(ref.parameters()),
+                                 upstream)
+    assert names == [n for n, _ in ref.named_parameters()]
+    for name, a, b in zip(['x'] + names, ours, theirs):
+        assert b.abs().max() > 0, name
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4, msg=name)
 
 
 @pytest.mark.parametrize('window_size', [0, WINDOW])
