@@ -32,6 +32,18 @@ def test_equals_segment_anything(arch, img_size, window):
     assert (out - expected).abs().max() < 1e-4
 
 
+def test_blocks_get_contiguous_tokens():
+    """The patch embedding's permuted view is copied once, not by every
+    LayerNorm of every block (forward and backward)."""
+    model = SAMViT(arch='tiny', img_size=64, window_size=4)
+    layouts = []
+    for block in model.blocks:
+        block.register_forward_pre_hook(
+            lambda _, args: layouts.append(args[0].is_contiguous()))
+    model(torch.randn(1, 3, 64, 64))
+    assert layouts == [True] * len(model.blocks)
+
+
 def test_out_indices_and_neck():
     model = SAMViT(arch='tiny', img_size=64, out_indices=(0, -1),
                    with_neck=True)

@@ -133,3 +133,20 @@ def test_frozen_untuned_blocks_take_the_mask_path():
     with mock.patch.object(Attention, '_attend_masked', spy):
         model(torch.randn(1, 3, 64, 64))
     assert calls == [model.blocks[0].attn, model.blocks[1].attn]
+
+
+@pytest.mark.parametrize('grad', [True, False])
+def test_window_padding_asks_no_queries(grad):
+    """A 6 x 6 grid in 4 x 4 windows: 36 image tokens query (SAM: 4 padded
+    windows of 16), each against its window's 16 keys."""
+    attn = _attention(WINDOW)
+    x = torch.randn(2, 6, 6, DIM, requires_grad=grad)
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    with mock.patch.object(torch.nn.functional,
+                           'scaled_dot_product_attention',
+                           wraps=sdpa) as spy, torch.set_grad_enabled(grad):
+        attn(x)
+    queries = sum(call.args[0].shape[0] * call.args[0].shape[2]
+                  for call in spy.call_args_list)
+    assert queries == 2 * 36
+    assert {call.args[1].shape[2] for call in spy.call_args_list} == {16}
