@@ -9,9 +9,10 @@ unit; ``torch.utils.flop_counter`` reports twice these):
   ``q @ k^T`` and ``P @ v`` at head width, decomposed relative position
   bias, q/k/v and output projections of the window padding too);
 * closed forms of our ``SAMViT``, which skips the projections and the
-  queries of the window padding: in inference (the bias as an additive mask, head width) and in
-  training, where the bias is folded into wider queries/keys (head width +
-  window rows + columns, padded to 8) and values are padded to that width;
+  queries of the window padding: in inference (the bias as an additive
+  mask, head width) and in training, where the bias is folded into wider
+  queries/keys (head width + window rows + columns, padded to 8) and values
+  are padded to that width;
 * what ``tools/analysis_tools/get_flops.py`` counts by tracing the model (an
   inference forward), and its ratio to our inference closed form.
 """
