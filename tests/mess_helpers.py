@@ -1,5 +1,6 @@
-"""Helpers shared by the MESS preparer tests (tests/test_mess_*.py), so that
-each test file only holds what is particular to its dataset."""
+"""Helpers shared by the MESS preparer tests
+(tests/datasets/mess/prepare/test_*.py), so that each test file only holds
+what is particular to its dataset."""
 import os
 import os.path as osp
 

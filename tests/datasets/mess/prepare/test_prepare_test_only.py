@@ -1,7 +1,7 @@
 """Every preparer that declares ``test_required`` prepares its test split
 from those paths alone exactly as from the complete raw dataset (issue 9
-item 6). Each dataset's own fixture (``make_raw`` in tests/test_mess_*.py)
-supplies the raw data."""
+item 6). Each dataset's own fixture (``make_raw`` in the ``test_<key>.py``
+beside this file) supplies the raw data."""
 import importlib
 import os
 import os.path as osp
@@ -24,7 +24,7 @@ def test_the_datasets_shipped_by_split_support_it():
 
 @pytest.mark.parametrize('key', TEST_ONLY)
 def test_test_split_alone_equals_the_full_preparation(tmp_path, key):
-    make_raw = importlib.import_module(f'test_mess_{key}').make_raw
+    make_raw = importlib.import_module(f'test_{key}').make_raw
     raw, alone = str(tmp_path / 'raw'), str(tmp_path / 'alone')
     make_raw(raw)
     full = prepare(PREPARERS.build(dict(type=key)), raw,

@@ -10,6 +10,7 @@ from collections import Counter
 import cv2
 import numpy as np
 import pytest
+from helpers import REPO
 from mmengine.logging import MMLogger
 
 from mmseg_mopeft.datasets import FAIR1MDataset
@@ -18,8 +19,7 @@ from mmseg_mopeft.datasets.fair1m_parse import (FAIR1M_CATEGORIES,
                                                 FAIR1MAnnotationError,
                                                 clip_quad, parse_fair1m_xml)
 
-FAIR1M = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), '..',
-                  'shared', 'data', 'fair1m')
+FAIR1M = osp.join(REPO, '..', 'shared', 'data', 'fair1m')
 XMLS = sorted(glob.glob(osp.join(FAIR1M, 'labelXml', '*.xml')))
 pytestmark = pytest.mark.skipif(
     not XMLS, reason='real FAIR-1M samples (../shared/data/fair1m) missing')

@@ -8,6 +8,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
+from helpers import REPO
 from mess_helpers import load_split
 from PIL import Image
 
@@ -16,7 +17,6 @@ from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
 CHANNELS = dict(lungs=0, mediastinum=10, bones=24, diaphragm=163)
 SIZE = (12, 16)
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def make_raw(root):

@@ -9,12 +9,12 @@ import mmcv
 import numpy as np
 import pytest
 import yaml
+from helpers import REPO
 from mess_helpers import load_split, read_png, read_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REAL = osp.join(REPO, '..', 'shared', 'data', 'cwfid')
 CROP, WEED = 1, 2  # MESS's names: 1 'crop seedling', 2 'weed'
 GREEN, RED = (0, 255, 0), (255, 0, 0)

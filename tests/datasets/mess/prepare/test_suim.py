@@ -8,12 +8,12 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
+from helpers import REPO
 from mess_helpers import load_split, read_png, read_split
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REAL = osp.join(REPO, '..', 'shared', 'data', 'suim')
 # the SUIM colour table (RGB) in MESS's class order
 TABLE = {

@@ -8,6 +8,7 @@ import cv2
 import mmcv
 import numpy as np
 import pytest
+from helpers import REPO
 from mess_helpers import listing
 
 from mmseg_mopeft.datasets import FAIR1MDataset
@@ -15,7 +16,6 @@ from mmseg_mopeft.datasets.converter_output import OutputFolderError
 from mmseg_mopeft.datasets.fair1m_parse import (FAIR1M_CLASSES, FAIR1MObject,
                                                 parse_fair1m_xml)
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FAIR1M = osp.join(REPO, '..', 'shared', 'data', 'fair1m')
 
 
