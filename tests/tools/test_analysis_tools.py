@@ -94,7 +94,8 @@ def test_benchmark_peft_prints_table():
     assert len(verdicts) == 1
     printed = float(verdicts[0].split(': ')[1].split('x')[0])
     assert abs(printed - ratio) < 0.02 and 'target <= 0.55x' in verdicts[0]
-    assert 'Targets (set for 1024 px; this run is at 64 px' in proc.stdout
+    assert '|\n\nTargets (set for 1024 px; this run is at 64 px' \
+        in proc.stdout
     assert 'mopeft_cp' not in proc.stdout  # its rows did not run
 
 

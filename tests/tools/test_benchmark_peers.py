@@ -57,7 +57,7 @@ def test_smoke_tiny_ours_and_segment_anything(tmp_path):
         sys.executable, SCRIPT, *TINY, '--rows', 'ours_lora', 'sam_lora',
         '--dtype', 'fp32', 'bf16', '--mfu', '--peak-tflops', '1e-6',
         '--no-memory', '--json',
-        str(figures)
+        str(figures), '--profile', 'ours_lora'
     ])
     rows = _rows(proc.stdout)
     results = json.loads(figures.read_text())['results']
@@ -87,6 +87,12 @@ def test_smoke_tiny_ours_and_segment_anything(tmp_path):
     bf16 = rows[('mmseg_mopeft', 'LoRA r=8 (q, v)', 'bf16')]
     assert bf16[5] == f"{ours_bf16['train_s'] / ours['train_s']:.2f}"
     assert 'our LoRA step / SAMed-style LoRA step (bf16)' in proc.stdout
+    # --profile: an operator table per precision, before the figures
+    profiles = proc.stdout.split('SAM tiny encoder')[0].split(
+        'Training step profile of ours_lora (cpu, ')[1:]
+    assert [p[:5] for p in profiles] == ['fp32)', 'bf16)']
+    assert all('aten::addmm' in p and 'Self CPU time total' in p
+               for p in profiles)
 
 
 def test_rows_needing_missing_options_say_so(monkeypatch, capsys):

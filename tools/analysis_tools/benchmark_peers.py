@@ -116,7 +116,8 @@ def parse_args(argv=None):
         nargs='+',
         default=[],
         choices=[r for r in ROWS if not r.startswith('hf_')],
-        help='print where the training step of these rows spends its time')
+        help='print where the training step of these rows spends its time, in '
+        'each --dtype')
     parser.add_argument(
         '--json', help='also write the raw figures to this JSON file')
     parser.add_argument(
@@ -337,12 +338,13 @@ def memory(row: str, precision: str, args) -> dict:
     return bench.peak_memory(steps[precision][0], args.device, weights)
 
 
-def profile(row: str, args) -> str:
-    """Top operators (self time) of ``row``'s training step (fp32)."""
+def profile(row: str, precision: str, args) -> str:
+    """Top operators (self time) of ``row``'s training step in
+    ``precision``."""
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
-    _, steps, _ = make_steps(row, ['fp32'], args)
-    train = steps['fp32'][0]
+    _, steps, _ = make_steps(row, [precision], args)
+    train = steps[precision][0]
     train()  # warm-up
     activities = [ProfilerActivity.CPU]
     if args.device.startswith('cuda'):
@@ -457,7 +459,9 @@ def table(results: dict, args) -> str:
     cpu = (f', CPU capability {torch.backends.cpu.get_cpu_capability()}, '
            f'{torch.get_num_threads()} threads'
            if args.device == 'cpu' else '')
-    peers_iters = f', {args.peers_iters} rounds' if args.peers_iters else ''
+    peers_iters = (f', {args.peers_iters} round'
+                   f"{'s' if args.peers_iters > 1 else ''}"
+                   if args.peers_iters else '')
     lines = [
         f'SAM {args.arch} encoder, {args.size}x{args.size}, batch '
         f'{args.batch_size}, {args.device}{cpu}, median of {args.iters} '
@@ -588,8 +592,9 @@ def main(argv=None):
                              jobs))
         peaks = {f'{r}/{p}': peak for (r, p), peak in zip(jobs, found)}
     for row in args.profile:
-        print(f'Training step profile of {row} ({args.device}, fp32):\n'
-              f'{profile(row, args)}\n')
+        for precision in args.dtype:
+            print(f'Training step profile of {row} ({args.device}, '
+                  f'{precision}):\n{profile(row, precision, args)}\n')
     results.update(measure(here, args))
     if peers:
         results.update(run_time_worker(peers, args))

@@ -329,7 +329,8 @@ def targets(results, size: int) -> str:
     title = 'Targets (at 1024 px):' if size == 1024 else (
         f'Targets (set for 1024 px; this run is at {size} px, so only a '
         f'guide):')
-    return '\n'.join(['', title] + lines) if lines else ''
+    # a blank line first: in markdown, a line right after a table is a row
+    return '\n'.join(['', '', title] + lines) if lines else ''
 
 
 def main():
