@@ -13,14 +13,9 @@ from mmengine.structures import InstanceData
 from mmseg.registry import MODELS
 
 
-def _meta(**kwargs):
-    meta = dict(
-        img_shape=(60, 64),
-        batch_input_shape=(64, 64),
-        scale_factor=(0.5, 0.5),
-        ori_shape=(120, 128))
-    meta.update(kwargs)
-    return meta
+# a 120 x 128 image resized by 0.5 and padded to the 64 px input
+META = dict(img_shape=(60, 64), batch_input_shape=(64, 64),
+            scale_factor=(0.5, 0.5), ori_shape=(120, 128))
 
 
 def _tiny_detector(config, checkpoint=None):
@@ -41,7 +36,7 @@ def _train_sample():
         bboxes=HorizontalBoxes(torch.tensor([[8., 8., 40., 24.]])),
         masks=PolygonMasks([[np.array([8., 8, 40, 8, 40, 24, 8, 24])]], 64,
                            64))
-    return DetDataSample(metainfo=_meta(), gt_instances=gt)
+    return DetDataSample(metainfo=META, gt_instances=gt)
 
 
 def test_lora_detector_trains_only_lora_and_head(tiny_sam_ckpt):
@@ -82,7 +77,7 @@ def test_detector_loads_sam_weights_into_encoder_and_decoder(tiny_sam_ckpt):
 def test_detector_predicts_boxes_for_a_batch(tiny_sam_ckpt):
     model = _tiny_detector('configs/fair1m/mopeft_vitb_fair1m.py',
                            tiny_sam_ckpt[0]).eval()
-    samples = [DetDataSample(metainfo=_meta()) for _ in range(2)]
+    samples = [DetDataSample(metainfo=META) for _ in range(2)]
     with torch.no_grad():
         out = model.predict(torch.randn(2, 3, 64, 64), samples)
     for sample in out:
