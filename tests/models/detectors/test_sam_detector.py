@@ -12,7 +12,6 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData
 from mmseg.registry import MODELS
 
-
 # a 120 x 128 image resized by 0.5 and padded to the 64 px input
 META = dict(img_shape=(60, 64), batch_input_shape=(64, 64),
             scale_factor=(0.5, 0.5), ori_shape=(120, 128))
