@@ -26,7 +26,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "Building mmcv $MMCV_VERSION with ops for $tag (takes ~10 min on 2 cores)..." >&2
-"$PY" -m pip download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$work" >&2
+"$PY" -m pip download -q --no-deps --no-build-isolation --no-binary :all: "mmcv==$MMCV_VERSION" -d "$work" >&2
 tar -xzf "$work/mmcv-$MMCV_VERSION.tar.gz" -C "$work"
 src="$work/mmcv-$MMCV_VERSION"
 sed -i 's/-std=c++14/-std=c++20/; s/-std=c++17/-std=c++20/' "$src/setup.py"

@@ -88,3 +88,30 @@ def test_cpu_dry_run_writes_both_tables_with_flop_utilisation(tmp_path):
         for precision in ('fp32', 'bf16')
     }
     assert all(float(r[mfu]) > 0 for r in rows)
+
+
+@pytest.mark.slow
+def test_wheels_from_wheelhouse_are_what_runs(tmp_path):
+    """requirements/wheelhouse.sh builds the wheels for a machine without
+    PyPI; --wheels installs them in a temporary folder, the dry run imports
+    mmcv from there, not from this environment, and the folder goes after."""
+    wheels = tmp_path / 'wheels'
+    proc = subprocess.run(
+        ['bash', 'requirements/wheelhouse.sh', sys.executable, str(wheels)],
+        cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    names = {w.name.split('-')[0] for w in wheels.glob('*.whl')}
+    assert {'mmcv', 'mmengine', 'mmsegmentation', 'mmdet',
+            'segment_anything'} <= names
+
+    out = tmp_path / 'tables'
+    proc = _run('--wheels', str(wheels), '--device', 'cpu', '--arch', 'tiny',
+                '--size', '64', '--batch-size', '1', '--iters', '1',
+                '--no-hf', '--no-memory', '--out', str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    source = next(line for line in proc.stdout.splitlines()
+                  if line.startswith('mmcv '))
+    mmcv_dir = source.split(' from ')[1]
+    assert not mmcv_dir.startswith(sys.prefix)
+    assert not os.path.exists(mmcv_dir)  # the temporary install is removed
+    assert (out / 'peft_64px_batch1.md').is_file()

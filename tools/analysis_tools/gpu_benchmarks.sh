@@ -7,6 +7,7 @@
 #   tools/analysis_tools/gpu_benchmarks.sh [--peak-tflops 989.5] [--size 1024]
 #       [--batch-size 4] [--iters 10] [--out work_dirs/gpu_benchmarks]
 #       [--no-hf] [--no-memory] [--device cuda] [--arch vit-b]
+#       [--wheels DIR]
 #
 # --peak-tflops: the GPU's dense bf16 peak in TFLOP/s; the default is the
 # H200's (NVIDIA: 1,979 with 2:4 sparsity, half of it dense). --no-hf skips
@@ -16,7 +17,10 @@
 # row and precision in its process, the transformers rows in their own;
 # benchmark_peft.py always measures it). --device cpu --arch tiny is a dry
 # run of the same commands (no CUDA check). PYTHON selects the interpreter
-# (default: .venv/bin/python, else python).
+# (default: .venv/bin/python, else python). --wheels DIR: for a machine
+# without PyPI, install the wheels requirements/wheelhouse.sh made for it into
+# a temporary folder and run from there (with PEERS_PYTHON=python3 where that
+# Python has transformers and peft).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,6 +33,7 @@ HF=1
 MEMORY=()
 DEVICE=cuda
 ARCH=vit-b
+WHEELS=
 while [ $# -gt 0 ]; do
     case "$1" in
         --peak-tflops) PEAK_TFLOPS=$2; shift 2 ;;
@@ -40,12 +45,26 @@ while [ $# -gt 0 ]; do
         --no-memory) MEMORY=(--no-memory); shift ;;
         --device) DEVICE=$2; shift 2 ;;
         --arch) ARCH=$2; shift 2 ;;
+        --wheels) WHEELS=$2; shift 2 ;;
         *) echo "gpu_benchmarks.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
 if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python; fi
 fi
+if [ -n "$WHEELS" ]; then
+    SITE=$(mktemp -d)
+    trap 'rm -rf "$SITE"' EXIT
+    "$PYTHON" -m pip install -q --no-index --no-deps --no-compile \
+        --target "$SITE" "$WHEELS"/*.whl
+    export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+fi
+"$PYTHON" -c 'import mmcv.ops, mmseg_mopeft
+print(f"mmcv {mmcv.__version__} from {mmcv.__path__[0]}")' || {
+    echo "gpu_benchmarks.sh: $PYTHON cannot import mmseg_mopeft and mmcv's ops:" \
+         "make install, or --wheels DIR (requirements/wheelhouse.sh)" >&2
+    exit 1
+}
 if [[ "$DEVICE" == cuda* ]]; then
 "$PYTHON" - <<'PY'
 import torch
