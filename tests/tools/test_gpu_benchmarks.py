@@ -10,10 +10,10 @@ from helpers import REPO
 SCRIPT = 'tools/analysis_tools/gpu_benchmarks.sh'
 
 
-def _run(*args):
+def _run(*args, cwd=REPO):
     env = dict(os.environ, CUDA_VISIBLE_DEVICES='', PYTHON=sys.executable)
-    return subprocess.run(['bash', SCRIPT, *args], cwd=REPO, env=env,
-                          capture_output=True, text=True)
+    return subprocess.run(['bash', os.path.join(REPO, SCRIPT), *args],
+                          cwd=cwd, env=env, capture_output=True, text=True)
 
 
 def test_without_cuda_it_says_so_and_fails(tmp_path):
@@ -28,6 +28,16 @@ def test_unknown_option_is_named():
     proc = _run('--peak', '900')
     assert proc.returncode == 2
     assert 'unknown option --peak' in proc.stderr
+
+
+def test_wheels_folder_without_wheels_is_named(tmp_path):
+    """--wheels is relative to the calling directory, and a folder with no
+    wheels stops the run before anything is installed or written."""
+    (tmp_path / 'wheels').mkdir()
+    proc = _run('--wheels', 'wheels', '--out', 'tables', cwd=tmp_path)
+    assert proc.returncode == 1
+    assert f'no wheels in {tmp_path}/wheels' in proc.stderr
+    assert not (tmp_path / 'tables').exists()
 
 
 def _table(text, title):

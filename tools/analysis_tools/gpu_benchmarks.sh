@@ -20,9 +20,12 @@
 # (default: .venv/bin/python, else python). --wheels DIR: for a machine
 # without PyPI, install the wheels requirements/wheelhouse.sh made for it into
 # a temporary folder and run from there (with PEERS_PYTHON=python3 where that
-# Python has transformers and peft).
+# Python has transformers and peft). --out and --wheels are relative to the
+# calling directory; the default --out is in the repository.
 set -euo pipefail
+CALLER=$PWD
 cd "$(dirname "$0")/../.."
+from_caller() { case "$1" in /*) echo "$1" ;; *) echo "$CALLER/$1" ;; esac; }
 
 PEAK_TFLOPS=989.5
 SIZE=1024
@@ -40,12 +43,12 @@ while [ $# -gt 0 ]; do
         --size) SIZE=$2; shift 2 ;;
         --batch-size) BATCH=$2; shift 2 ;;
         --iters) ITERS=$2; shift 2 ;;
-        --out) OUT=$2; shift 2 ;;
+        --out) OUT=$(from_caller "$2"); shift 2 ;;
         --no-hf) HF=0; shift ;;
         --no-memory) MEMORY=(--no-memory); shift ;;
         --device) DEVICE=$2; shift 2 ;;
         --arch) ARCH=$2; shift 2 ;;
-        --wheels) WHEELS=$2; shift 2 ;;
+        --wheels) WHEELS=$(from_caller "$2"); shift 2 ;;
         *) echo "gpu_benchmarks.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -53,6 +56,11 @@ if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python; fi
 fi
 if [ -n "$WHEELS" ]; then
+    compgen -G "$WHEELS/*.whl" >/dev/null || {
+        echo "gpu_benchmarks.sh: no wheels in $WHEELS (requirements/wheelhouse.sh" \
+             "makes them)" >&2
+        exit 1
+    }
     SITE=$(mktemp -d)
     trap 'rm -rf "$SITE"' EXIT
     "$PYTHON" -m pip install -q --no-index --no-deps --no-compile \
