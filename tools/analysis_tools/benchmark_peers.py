@@ -513,9 +513,7 @@ def table(results: dict, args) -> str:
             lines.append('| ' + ' | '.join(cells) + ' |')
     notes = sorted({r['note'] for r in results.values() if 'note' in r})
     if mfu:
-        notes.append(f'MFU: FLOPs per step from torch\'s FLOP counter '
-                     f'(with_cp counts its recomputed forward) / step time '
-                     f'/ peak {args.peak_tflops:g} TFLOP/s.')
+        notes.append(bench.mfu_note(args.peak_tflops))
     return '\n'.join(lines + [''] + notes + targets(results, args))
 
 

@@ -298,11 +298,7 @@ def table(results, args) -> str:
                 r, args.peak_tflops))
         lines.append(line)
     if args.mfu:
-        lines += [
-            '', f"MFU: FLOPs per step from torch's FLOP counter (with_cp "
-            f'counts its recomputed forward) / step time / peak '
-            f'{args.peak_tflops:g} TFLOP/s.'
-        ]
+        lines += ['', bench.mfu_note(args.peak_tflops)]
     return '\n'.join(lines)
 
 
