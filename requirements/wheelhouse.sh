@@ -6,9 +6,10 @@
 # and put SITE and the repository on PYTHONPATH (gpu_benchmarks.sh --wheels
 # does both).
 #
-# PYTHON must match the target: same Python minor version and the same torch
-# version (any build of it: mmcv's ops are built for CPU here, which is all
-# the encoder benchmarks need, and they link against the same libtorch).
+# PYTHON must match the target: the same Python minor version and the same
+# torch version. Any build of that torch will do: on a machine without a GPU
+# mmcv's ops are built for CPU only, which is all the encoder benchmarks need,
+# and they link against the same libtorch as the target's CUDA build.
 #
 # Usage: requirements/wheelhouse.sh PYTHON DIR
 set -euo pipefail
