@@ -21,6 +21,7 @@ from ..peft.tuner import State
 from ..utils import (load_sam_state_dict, load_state_dict_checked,
                      resize_abs_pos_embed, resize_rel_pos)
 from ..utils.peft_checkpoint import fill_missing_from_base
+from .blockwise_attention import blockwise_attention
 
 # embed_dims, depth, num_heads, global_attn_indexes (from segment_anything's
 # build_sam), plus a tiny arch for tests.
@@ -48,17 +49,24 @@ class Attention(nn.Module):
     over the whole token grid or over non-overlapping windows.
 
     SAM adds ``rel_h[q, row(k)] + rel_w[q, col(k)]`` to the logits and
-    stores the N x N attention matrix. We run ``scaled_dot_product_attention``
-    (fused kernels, nothing N x N kept for the backward pass) in one of two
-    ways with the same logits:
+    stores the N x N attention matrix. We compute the same logits in one of
+    three ways, none of which keeps anything N x N for the backward pass:
 
-    - when gradients flow, the bias is folded into the dot product: queries
-      gain the features ``rel_h[q, :]`` and ``rel_w[q, :]``, keys the one-hot
-      codes of their row and column. No N x N bias or gradient is stored, at
-      the price of a wider dot product (3x at 1024 px in global blocks);
+    - when gradients flow on a GPU, the bias is folded into the dot product
+      of ``scaled_dot_product_attention``'s fused kernels: queries gain the
+      features ``rel_h[q, :]`` and ``rel_w[q, :]``, keys the one-hot codes
+      of their row and column, at the price of a wider dot product (3x at
+      1024 px in global blocks);
+    - when gradients flow on a CPU (``blockwise_devices``), a block of
+      queries at a time at SAM's head width, recomputed in the backward
+      pass (``blockwise_attention``), which runs faster there than the
+      fused CPU kernel at the wider width;
     - without gradients (inference, frozen blocks), the bias is an
-      additive mask, built for ``mask_elements`` logits at a time so that its
-      memory stays bounded, and the dot product keeps SAM's head width.
+      additive mask of the fused kernels, and the dot product keeps SAM's
+      head width.
+
+    Blocks of logits and masks hold at most ``block_elements`` entries, so
+    that their memory stays bounded.
 
     Windowed, the q/k/v and output projections run on the image tokens
     only; window padding gets the keys and values of a zero token (the qkv
@@ -66,7 +74,8 @@ class Attention(nn.Module):
     no queries, whose answers SAM crops away.
     """
 
-    mask_elements = 2**23  # bias-mask chunk: 32 MB in fp32
+    block_elements = 2**23  # 32 MB in fp32
+    blockwise_devices = ('cpu', )
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool,
                  input_size: Tuple[int, int], window_size: int = 0):
@@ -115,6 +124,8 @@ class Attention(nn.Module):
         grads = (q, k, v, self.rel_pos_h, self.rel_pos_w) + (prefix or ())
         if torch.is_grad_enabled() and any(
                 t is not None and t.requires_grad for t in grads):
+            if q.device.type in self.blockwise_devices:
+                return self._attend_blockwise(q, k, v, q_hw, k_hw, prefix)
             return self._attend_widened(q, k, v, q_hw, k_hw, prefix)
         return self._attend_masked(q, k, v, q_hw, k_hw, prefix)
 
@@ -270,6 +281,23 @@ class Attention(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
         return out[..., :dim]
 
+    def _attend_blockwise(self, q: Tensor, k: Tensor, v: Tensor,
+                          q_hw: Tuple[int, int], k_hw: Tuple[int, int],
+                          prefix) -> Tensor:
+        """Attention a block of queries at a time, recomputed in the
+        backward pass. Prefix keys get no position bias, only their logit
+        bias when gated."""
+        b, heads, _, dim = q.shape
+        bias_h, bias_w = self._rel_pos_bias(q, q_hw, k_hw)
+        prefix_bias = None
+        if prefix is not None:
+            keys, values, logit_bias = self._prefix_heads(prefix, b, heads)
+            k, v = torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
+            if logit_bias is not None:
+                prefix_bias = logit_bias.transpose(-1, -2)
+        return blockwise_attention(q * dim**-0.5, k, v, bias_h, bias_w,
+                                   prefix_bias, self.block_elements)
+
     def _attend_masked(self, q: Tensor, k: Tensor, v: Tensor,
                        q_hw: Tuple[int, int], k_hw: Tuple[int, int],
                        prefix) -> Tensor:
@@ -286,7 +314,7 @@ class Attention(nn.Module):
             prefix_bias = q.new_zeros(1, 1, 1, length) \
                 if logit_bias is None else logit_bias.expand(
                     b, heads, length, 1).transpose(-1, -2)
-        step = max(1, self.mask_elements // (b * heads * k.shape[2]))
+        step = max(1, self.block_elements // (b * heads * k.shape[2]))
         outs = []
         for start in range(0, n, step):
             stop = min(start + step, n)

@@ -1,5 +1,7 @@
-"""Both attention paths (bias folded into q/k when gradients flow, bias as a
-chunked mask without them) compute SAM's attention."""
+"""Every attention path (with gradients: bias folded into q/k for the
+fused kernels, or blockwise on CPUs; without them: bias as a chunked mask)
+computes SAM's attention and its gradients."""
+from contextlib import ExitStack, contextmanager
 from unittest import mock
 
 import pytest
@@ -10,6 +12,7 @@ from segment_anything.modeling.image_encoder import (window_partition,
                                                      window_unpartition)
 
 from mmseg_mopeft.models import SAMViT
+from mmseg_mopeft.models.backbones import sam_vit
 from mmseg_mopeft.models.backbones.sam_vit import Attention
 
 DIM, HEADS, WINDOW = 32, 2, 4
@@ -42,6 +45,19 @@ def _reference(attn, x, ref=None):
                               x.shape[1:3])
 
 
+@contextmanager
+def _not_called(paths):
+    with ExitStack() as stack:
+        mocks = [
+            stack.enter_context(
+                mock.patch.object(Attention, f'_attend_{path}'))
+            for path in paths
+        ]
+        yield
+    for path, spy in zip(paths, mocks):
+        assert not spy.called, path
+
+
 class _Prefix:
     """Stands in for a tuner that prepends keys with a logit bias."""
     pads_windows = False
@@ -63,6 +79,16 @@ class _Prefix:
             batch, 1, -1, 1)
 
 
+TRAINING_PATHS = {'widened': (), 'blockwise': ('cpu', )}
+
+
+def _training_path(path):
+    """Gradients flow: the path ``Attention`` takes on a GPU (``widened``)
+    or on a CPU (``blockwise``), both run here."""
+    return mock.patch.object(Attention, 'blockwise_devices',
+                             TRAINING_PATHS[path])
+
+
 @pytest.mark.parametrize(
     'window_size,hw',
     [
@@ -71,27 +97,26 @@ class _Prefix:
         (WINDOW, (8, 6)),  # whole rows, padded last column of windows
         (WINDOW, (3, 2)),  # one window, mostly padding
     ])
-def test_both_paths_equal_segment_anything(window_size, hw):
+@pytest.mark.parametrize('path', TRAINING_PATHS)
+def test_every_path_equals_segment_anything(window_size, hw, path):
     attn = _attention(window_size)
     ref = ReferenceAttention(DIM, HEADS, use_rel_pos=True,
                              input_size=_size(window_size))
     ref.load_state_dict(attn.state_dict())
     x = torch.randn(2, *hw, DIM, requires_grad=True)
     expected = _reference(attn, x, ref)
-    with mock.patch.object(Attention, '_attend_masked') as masked:
-        widened = attn(x)  # gradients flow: the folded path
-    masked.assert_not_called()
-    with torch.no_grad(), mock.patch.object(
-            Attention, '_attend_widened') as folded:
+    others = {'widened', 'blockwise', 'masked'} - {path}
+    with _training_path(path), _not_called(others):
+        trained = attn(x)
+    with torch.no_grad(), _not_called({'widened', 'blockwise'}):
         chunked = attn(x)
-    folded.assert_not_called()
     assert expected.abs().max() > 0.1
-    torch.testing.assert_close(widened, expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(trained, expected, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(chunked, expected, atol=1e-5, rtol=1e-5)
     # and the same gradients, for the input and every weight
     upstream = torch.randn_like(expected)
     names = [n for n, _ in attn.named_parameters()]
-    ours = torch.autograd.grad(widened, [x] + list(attn.parameters()),
+    ours = torch.autograd.grad(trained, [x] + list(attn.parameters()),
                                upstream)
     theirs = torch.autograd.grad(expected, [x] + list(ref.parameters()),
                                  upstream)
@@ -109,14 +134,28 @@ def test_prefix_keys_and_chunks_agree_across_paths(window_size, gated):
     length = 3
     tuner = _Prefix(length,
                     torch.randn(1, 1, length, 1) * 3 if gated else None)
-    x = torch.randn(2, 6, 6, DIM)
-    widened = attn(x.requires_grad_(), tuner, {})
-    with torch.no_grad():
-        whole = attn(x, tuner, {})
-        attn.mask_elements = 1  # one query per chunk
-        chunked = attn(x, tuner, {})
-    torch.testing.assert_close(whole, widened, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(chunked, widened, atol=1e-5, rtol=1e-5)
+    tuner.kv.requires_grad_()
+    if gated:
+        tuner.logit_bias.requires_grad_()
+    x = torch.randn(2, 6, 6, DIM, requires_grad=True)
+    leaves = [x, tuner.kv] + ([tuner.logit_bias] if gated else [])
+    upstream = torch.randn(2, 6, 6, DIM)
+    with _training_path('widened'):
+        widened = attn(x, tuner, {})
+    grads = torch.autograd.grad(widened, leaves, upstream)
+    for block_elements in (attn.block_elements, 1):  # 1: a query a block
+        attn.block_elements = block_elements
+        with _training_path('blockwise'):
+            blockwise = attn(x, tuner, {})
+        torch.testing.assert_close(blockwise, widened, atol=1e-5, rtol=1e-5)
+        for leaf, a, b in zip(leaves, grads,
+                              torch.autograd.grad(blockwise, leaves,
+                                                  upstream)):
+            assert a.abs().max() > 0
+            torch.testing.assert_close(b, a, atol=1e-4, rtol=1e-4)
+        with torch.no_grad():
+            masked = attn(x, tuner, {})
+        torch.testing.assert_close(masked, widened, atol=1e-5, rtol=1e-5)
 
 
 def test_frozen_untuned_blocks_take_the_mask_path():
@@ -135,16 +174,19 @@ def test_frozen_untuned_blocks_take_the_mask_path():
     assert calls == [model.blocks[0].attn, model.blocks[1].attn]
 
 
-@pytest.mark.parametrize('grad', [True, False])
-def test_window_padding_asks_no_queries(grad):
+@pytest.mark.parametrize('path', ['widened', 'blockwise', 'masked'])
+def test_window_padding_asks_no_queries(path):
     """A 6 x 6 grid in 4 x 4 windows: 36 image tokens query (SAM: 4 padded
     windows of 16), each against its window's 16 keys."""
     attn = _attention(WINDOW)
+    grad = path != 'masked'
     x = torch.randn(2, 6, 6, DIM, requires_grad=grad)
-    sdpa = torch.nn.functional.scaled_dot_product_attention
-    with mock.patch.object(torch.nn.functional,
-                           'scaled_dot_product_attention',
-                           wraps=sdpa) as spy, torch.set_grad_enabled(grad):
+    kernel = (sam_vit, 'blockwise_attention') if path == 'blockwise' else (
+        torch.nn.functional, 'scaled_dot_product_attention')
+    spy = mock.patch.object(*kernel, wraps=getattr(*kernel))
+    training_path = 'widened' if path == 'masked' else path
+    with spy as spy, _training_path(training_path), \
+            torch.set_grad_enabled(grad):
         attn(x)
     queries = sum(call.args[0].shape[0] * call.args[0].shape[2]
                   for call in spy.call_args_list)
