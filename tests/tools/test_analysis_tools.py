@@ -99,6 +99,46 @@ def test_benchmark_peft_prints_table():
     assert 'mopeft_cp' not in proc.stdout  # its rows did not run
 
 
+def test_benchmark_attention_times_both_training_paths():
+    proc = subprocess.run([
+        sys.executable, 'tools/analysis_tools/benchmark_attention.py',
+        '--arch', 'tiny', '--size', '64', '--iters', '1', '--warmup', '0'
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [[cell.strip() for cell in line.split('|')[1:-1]]
+            for line in proc.stdout.splitlines() if line.startswith('| ')]
+    assert [r[:2] for r in rows[1:]] == [['fused, widened', 'fp32'],
+                                         ['blockwise', 'fp32'],
+                                         ['fused, widened', 'bf16'],
+                                         ['blockwise', 'bf16']]
+    assert all(float(r[2]) > 0 for r in rows[1:])
+    assert rows[1][3] == rows[3][3] == '1.00'
+    assert float(proc.stdout.split('in fp32: ')[1].split()[0]) < 1e-4
+
+
+def test_benchmark_attention_refuses_paths_that_disagree(monkeypatch):
+    import importlib.util
+
+    from mmseg_mopeft.models.backbones.sam_vit import Attention
+    path = osp.join(REPO, 'tools/analysis_tools/benchmark_attention.py')
+    spec = importlib.util.spec_from_file_location('benchmark_attention',
+                                                  path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    blockwise = Attention._attend_blockwise
+    monkeypatch.setattr(Attention, '_attend_blockwise',
+                        lambda *args: blockwise(*args) * 1.01)
+    monkeypatch.setattr(sys, 'argv',
+                        ['benchmark_attention.py', '--arch', 'tiny',
+                         '--size', '64'])
+    with pytest.raises(SystemExit, match='the paths differ by'):
+        tool.main()
+
+
 def test_benchmark_encoder_compares_with_segment_anything():
     # 96 px in 14-token windows: padded windows, the case most likely to drift
     proc = subprocess.run([

@@ -155,11 +155,12 @@ def mfu_note(peak_tflops: float) -> str:
     """The table footnote for the MFU columns."""
     return (f"MFU: FLOPs per step from torch's FLOP counter / step time / "
             f'peak {peak_tflops:g} TFLOP/s. The counter counts the FLOPs '
-            f"that ran: with_cp's recomputed forward, and, where gradients "
-            f"flow through our attention, its dot product widened to carry "
-            f"SAM's position bias (3x the width in global blocks at 1024 "
-            f'px). Rows that compute the same model differently differ in '
-            f'FLOPs: compare their times.')
+            f"that ran: with_cp's recomputed forward; where gradients flow "
+            f'through our attention, on a GPU its dot product widened to '
+            f"carry SAM's position bias (3x the width in global blocks at "
+            f'1024 px), on a CPU its logits recomputed in the backward pass. '
+            f'Rows that compute the same model differently differ in FLOPs: '
+            f'compare their times.')
 
 
 def mfu_cells(result: dict, peak_tflops: float) -> List[str]:

@@ -10,9 +10,10 @@ unit; ``torch.utils.flop_counter`` reports twice these):
   bias, q/k/v and output projections of the window padding too);
 * closed forms of our ``SAMViT``, which skips the projections and the
   queries of the window padding: in inference (the bias as an additive
-  mask, head width) and in training, where the bias is folded into wider
-  queries/keys (head width + window rows + columns, padded to 8) and values
-  are padded to that width;
+  mask, head width) and in training on a GPU, where the bias is folded into
+  wider queries/keys (head width + window rows + columns, padded to 8) and
+  values are padded to that width (training on a CPU computes the
+  inference forward's attention, blockwise);
 * what ``tools/analysis_tools/get_flops.py`` counts by tracing the model (an
   inference forward), and its ratio to our inference closed form.
 """
@@ -39,7 +40,7 @@ def encoder_macs(arch: str = 'vit-b',
                  widened: bool = False) -> dict:
     """Multiply-adds of one SAM encoder forward by part: ``segment_anything``'s
     ``ImageEncoderViT`` with ``reference=True``, else our ``SAMViT``, whose
-    attention is ``widened`` when gradients flow (see the module
+    attention is ``widened`` when gradients flow on a GPU (see the module
     docstring)."""
     setting = ARCH_SETTINGS[arch]
     dims, depth = setting['embed_dims'], setting['depth']
@@ -104,7 +105,8 @@ def main():
     print('|---|---:|---:|---:|')
     for name, parts in (('closed form, SAM', sam),
                         ('closed form, SAMViT inference', ours),
-                        ('closed form, SAMViT training forward', training)):
+                        ('closed form, SAMViT training forward on a GPU',
+                         training)):
         print(f"| {name} | {parts['attention'] / 1e9:.2f} | "
               f"{parts['total'] / 1e9:.2f} | "
               f"{parts['total'] / ours['total']:.3f} |")

@@ -65,8 +65,8 @@ class Attention(nn.Module):
       additive mask of the fused kernels, and the dot product keeps SAM's
       head width.
 
-    Blocks of logits and masks hold at most ``block_elements`` entries, so
-    that their memory stays bounded.
+    Masks and blocks of logits hold at most ``mask_elements`` and
+    ``blockwise_elements`` entries, so that their memory stays bounded.
 
     Windowed, the q/k/v and output projections run on the image tokens
     only; window padding gets the keys and values of a zero token (the qkv
@@ -74,7 +74,10 @@ class Attention(nn.Module):
     no queries, whose answers SAM crops away.
     """
 
-    block_elements = 2**23  # 32 MB in fp32
+    mask_elements = 2**23  # bias-mask chunk: 32 MB in fp32
+    # a block of logits in CPU training, 16 MB in fp32 (the fastest of 4 to
+    # 32 MB at 1024 px); its backward holds up to three
+    blockwise_elements = 2**22
     blockwise_devices = ('cpu', )
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool,
@@ -296,7 +299,7 @@ class Attention(nn.Module):
             if logit_bias is not None:
                 prefix_bias = logit_bias.transpose(-1, -2)
         return blockwise_attention(q * dim**-0.5, k, v, bias_h, bias_w,
-                                   prefix_bias, self.block_elements)
+                                   prefix_bias, self.blockwise_elements)
 
     def _attend_masked(self, q: Tensor, k: Tensor, v: Tensor,
                        q_hw: Tuple[int, int], k_hw: Tuple[int, int],
@@ -314,7 +317,7 @@ class Attention(nn.Module):
             prefix_bias = q.new_zeros(1, 1, 1, length) \
                 if logit_bias is None else logit_bias.expand(
                     b, heads, length, 1).transpose(-1, -2)
-        step = max(1, self.block_elements // (b * heads * k.shape[2]))
+        step = max(1, self.mask_elements // (b * heads * k.shape[2]))
         outs = []
         for start in range(0, n, step):
             stop = min(start + step, n)

@@ -143,8 +143,8 @@ def test_prefix_keys_and_chunks_agree_across_paths(window_size, gated):
     with _training_path('widened'):
         widened = attn(x, tuner, {})
     grads = torch.autograd.grad(widened, leaves, upstream)
-    for block_elements in (attn.block_elements, 1):  # 1: a query a block
-        attn.block_elements = block_elements
+    for elements in (attn.blockwise_elements, 1):  # 1: a query a block
+        attn.blockwise_elements = attn.mask_elements = elements
         with _training_path('blockwise'):
             blockwise = attn(x, tuner, {})
         torch.testing.assert_close(blockwise, widened, atol=1e-5, rtol=1e-5)
