@@ -62,6 +62,59 @@ print(json.dumps(dict(peak, weights=weight_bytes(model))))
 """
 
 
+# Blocks that malloc keeps in its heap when freed, none reused: a 20 MB
+# block, freed, makes glibc keep blocks of up to 20 MB; then blocks of 8 to
+# 19.5 MB, each freed before the next, larger one, with a small tensor
+# allocated after each, so that malloc cannot shrink its heap.
+FRAGMENTING_SCRIPT = """
+import json, sys
+import torch
+sys.path.insert(0, sys.argv[1])
+from benchmark_utils import _proc_status_bytes, peak_memory
+
+
+def step():
+    del_me = torch.ones(5 * 2**20)
+    del del_me
+    pins = []
+    for i in range(24):
+        block = torch.ones((16 + i) * 2**17)
+        pins.append(torch.ones(256))
+        del block
+
+
+if sys.argv[2] == 'peak_memory':
+    print(json.dumps(peak_memory(step, 'cpu', 0)['tensors']))
+else:  # the same measurement with malloc's defaults
+    before = _proc_status_bytes('VmRSS')
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+    step()
+    print(json.dumps(_proc_status_bytes('VmHWM') - before))
+"""
+
+
+def _run_fragmenting(how):
+    proc = subprocess.run([
+        sys.executable, '-c', FRAGMENTING_SCRIPT,
+        osp.join(REPO, 'tools', 'analysis_tools'), how
+    ],
+                          capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout) / 2**20
+
+
+@pytest.mark.skipif(not osp.exists('/proc/self/clear_refs'),
+                    reason='CPU peak memory reads Linux /proc')
+def test_cpu_peak_memory_counts_live_tensors_not_what_malloc_keeps():
+    kept = _run_fragmenting('defaults')
+    if kept < 60:
+        pytest.skip(f'this malloc kept {kept:.0f} MiB: nothing to tell apart')
+    # live at a time: 20 MiB, then at most 19.5 MiB and 6 KiB of pins
+    assert _run_fragmenting('peak_memory') < 24
+
+
 @pytest.mark.skipif(not osp.exists('/proc/self/clear_refs'),
                     reason='CPU peak memory reads Linux /proc')
 def test_cpu_peak_memory_counts_weights_and_what_the_step_adds():

@@ -3,10 +3,14 @@
 Depends on torch only, so it also runs in the separate environment of the
 Hugging Face rows (``benchmark_peers.py``).
 """
+import ctypes
 import resource
 import statistics
 import time
+import warnings
 from typing import Callable, Dict, List
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 
 # NVIDIA's H200 datasheet gives 1,979 bf16 tensor TFLOPS with 2:4 sparsity;
 # dense matmuls get half of that.
@@ -45,6 +49,18 @@ def _proc_status_bytes(field: str) -> int:
     raise KeyError(field)
 
 
+def return_freed_memory() -> bool:
+    """Have glibc's malloc give blocks of 128 KiB and more back to the OS
+    when they are freed. By default, each freed block raises that threshold
+    (up to 32 MB), and later blocks below it stay in malloc's heap once
+    freed: the resident set then also counts what freed tensors left
+    behind and nothing reused. False where malloc is not glibc's."""
+    try:
+        return ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, 128 * 1024) == 1
+    except (OSError, AttributeError):
+        return False
+
+
 def peak_memory(task: Callable[[], None], device: str,
                 weights: int) -> Dict[str, int]:
     """Peak bytes while running ``task`` once.
@@ -54,8 +70,10 @@ def peak_memory(task: Callable[[], None], device: str,
     state, workspace). On CUDA that is the growth of allocated memory, so
     steps can be measured one after another in one process (call
     ``warm_up_cuda`` first). On CPU it is how far the resident set grew,
-    and ``process`` is the process's peak resident set, interpreter and
-    libraries included (Linux); call it in a fresh process.
+    with freed blocks returned to the OS (``return_freed_memory``), so that
+    it counts live tensors as a GPU's allocator does; ``process`` is the
+    process's peak resident set, interpreter and libraries included
+    (Linux). Call it in a fresh process.
     """
     import torch
     if str(device).startswith('cuda'):
@@ -66,6 +84,9 @@ def peak_memory(task: Callable[[], None], device: str,
         torch.cuda.synchronize(device)
         step_peak = torch.cuda.max_memory_allocated(device) - before
         return dict(tensors=weights + step_peak)
+    if not return_freed_memory():
+        warnings.warn('malloc is not glibc\'s: CPU peak memory also counts '
+                      'what it keeps of freed tensors')
     before = _proc_status_bytes('VmRSS')
     with open('/proc/self/clear_refs', 'w') as f:
         f.write('5')  # restart the peak resident set (VmHWM) from here
