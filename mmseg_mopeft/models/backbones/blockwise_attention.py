@@ -1,15 +1,16 @@
 """SAM's attention with its decomposed relative-position bias, computed a
 block of queries at a time, for training on CPUs.
 
-PyTorch's fused CPU attention kernel cannot take a bias that needs a
-gradient, so ``Attention`` folds SAM's bias into wider queries and keys for
-it (3x the dot-product width in global blocks at 1024 px), and in bf16 that
-kernel runs its matmuls hardly faster than in fp32. Here the logits of a
-block of queries are two plain matmuls at SAM's head width plus the bias,
-and the backward pass recomputes them block by block from the saved inputs
-and output, as fused kernels do: nothing N x N is kept. On this project's
-CPU that takes 0.6x the fused kernel's time in fp32 and 0.5x in bf16 for a
-global block at 1024 px (forward and backward).
+To keep nothing N x N for the backward pass with PyTorch's fused attention
+kernels, ``Attention`` folds SAM's bias into wider queries and keys (3x the
+dot-product width in global blocks at 1024 px), and on CPUs the fused
+kernel gains little from bf16. Here the logits of a block of queries are
+two plain matmuls at SAM's head width plus the bias, and the backward pass
+recomputes them block by block from the saved inputs and output, as fused
+kernels do: nothing N x N is kept. On this project's CPU that takes 0.6x
+the fused kernel's time in fp32 and 0.5x in bf16 for a global block at
+1024 px, forward and backward (``benchmark_attention.py``); in windows it
+gains nothing.
 """
 from typing import Optional, Tuple
 
@@ -23,7 +24,7 @@ def blockwise_attention(q: Tensor,
                         bias_h: Tensor,
                         bias_w: Tensor,
                         prefix_bias: Optional[Tensor] = None,
-                        block_elements: int = 2**23) -> Tensor:
+                        block_elements: int = 2**22) -> Tensor:
     """``softmax(q k^T + bias) v`` for scaled queries (B, heads, Nq, C).
 
     Keys and values (B, heads, L + kh * kw, C) are ``L`` prefix keys followed

@@ -288,42 +288,31 @@ class Attention(nn.Module):
                           q_hw: Tuple[int, int], k_hw: Tuple[int, int],
                           prefix) -> Tensor:
         """Attention a block of queries at a time, recomputed in the
-        backward pass. Prefix keys get no position bias, only their logit
-        bias when gated."""
-        b, heads, _, dim = q.shape
-        bias_h, bias_w = self._rel_pos_bias(q, q_hw, k_hw)
-        prefix_bias = None
-        if prefix is not None:
-            keys, values, logit_bias = self._prefix_heads(prefix, b, heads)
-            k, v = torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
-            if logit_bias is not None:
-                prefix_bias = logit_bias.transpose(-1, -2)
-        return blockwise_attention(q * dim**-0.5, k, v, bias_h, bias_w,
-                                   prefix_bias, self.blockwise_elements)
+        backward pass."""
+        k, v, bias_h, bias_w, prefix_bias = self._keys_and_bias(
+            q, k, v, q_hw, k_hw, prefix)
+        return blockwise_attention(q * q.shape[-1]**-0.5, k, v, bias_h,
+                                   bias_w, prefix_bias,
+                                   self.blockwise_elements)
 
     def _attend_masked(self, q: Tensor, k: Tensor, v: Tensor,
                        q_hw: Tuple[int, int], k_hw: Tuple[int, int],
                        prefix) -> Tensor:
         """Attention with the bias as an additive mask, a block of queries
-        at a time. Prefix keys get no position bias, only their logit bias
-        when gated."""
+        at a time."""
         b, heads, n, _ = q.shape
-        bias_h, bias_w = self._rel_pos_bias(q, q_hw, k_hw)
-        prefix_bias = None
-        if prefix is not None:
-            keys, values, logit_bias = self._prefix_heads(prefix, b, heads)
-            k, v = torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
-            length = keys.shape[2]
-            prefix_bias = q.new_zeros(1, 1, 1, length) \
-                if logit_bias is None else logit_bias.expand(
-                    b, heads, length, 1).transpose(-1, -2)
+        k, v, bias_h, bias_w, prefix_bias = self._keys_and_bias(
+            q, k, v, q_hw, k_hw, prefix)
+        length = k.shape[2] - bias_h.shape[-1] * bias_w.shape[-1]
+        if length and prefix_bias is None:
+            prefix_bias = q.new_zeros(1, 1, 1, length)
         step = max(1, self.mask_elements // (b * heads * k.shape[2]))
         outs = []
         for start in range(0, n, step):
             stop = min(start + step, n)
             mask = (bias_h[:, :, start:stop, :, None] +
                     bias_w[:, :, start:stop, None, :]).flatten(-2)
-            if prefix_bias is not None:
+            if length:
                 mask = torch.cat([
                     prefix_bias.to(mask.dtype).expand(
                         b, heads, stop - start, length), mask
@@ -332,6 +321,22 @@ class Attention(nn.Module):
                 F.scaled_dot_product_attention(
                     q[:, :, start:stop], k, v, attn_mask=mask.to(q.dtype)))
         return outs[0] if len(outs) == 1 else torch.cat(outs, dim=2)
+
+    def _keys_and_bias(self, q: Tensor, k: Tensor, v: Tensor,
+                       q_hw: Tuple[int, int], k_hw: Tuple[int, int], prefix):
+        """Keys and values with the prefix's in front; SAM's bias terms of
+        the queries (``_rel_pos_bias``), which prefix keys do not get; and
+        the prefix keys' logit bias, broadcastable to (B, heads, 1, L), when
+        gated, else None."""
+        b, heads = q.shape[:2]
+        bias_h, bias_w = self._rel_pos_bias(q, q_hw, k_hw)
+        prefix_bias = None
+        if prefix is not None:
+            keys, values, logit_bias = self._prefix_heads(prefix, b, heads)
+            k, v = torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
+            if logit_bias is not None:
+                prefix_bias = logit_bias.transpose(-1, -2)
+        return k, v, bias_h, bias_w, prefix_bias
 
     @staticmethod
     def _prefix_heads(prefix, b: int,
