@@ -109,7 +109,7 @@ def _run_fragmenting(how):
                     reason='CPU peak memory reads Linux /proc')
 def test_cpu_peak_memory_counts_live_tensors_not_what_malloc_keeps():
     kept = _run_fragmenting('defaults')
-    if kept < 60:
+    if kept < 40:  # measured 65 or about 325 MiB here
         pytest.skip(f'this malloc kept {kept:.0f} MiB: nothing to tell apart')
     # live at a time: 20 MiB, then at most 19.5 MiB and 6 KiB of pins
     assert _run_fragmenting('peak_memory') < 24
