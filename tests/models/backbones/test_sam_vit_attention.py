@@ -148,9 +148,8 @@ def test_prefix_keys_and_chunks_agree_across_paths(window_size, gated):
         with _training_path('blockwise'):
             blockwise = attn(x, tuner, {})
         torch.testing.assert_close(blockwise, widened, atol=1e-5, rtol=1e-5)
-        for leaf, a, b in zip(leaves, grads,
-                              torch.autograd.grad(blockwise, leaves,
-                                                  upstream)):
+        for a, b in zip(grads,
+                        torch.autograd.grad(blockwise, leaves, upstream)):
             assert a.abs().max() > 0
             torch.testing.assert_close(b, a, atol=1e-4, rtol=1e-4)
         with torch.no_grad():
