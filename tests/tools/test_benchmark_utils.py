@@ -11,6 +11,7 @@ from helpers import REPO
 from torch import nn
 
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
+import benchmark_utils  # noqa: E402
 from benchmark_utils import (count_flops, flop_utilisation,  # noqa: E402
                              mfu_cells, peak_memory, time_round_robin)
 
@@ -113,6 +114,14 @@ def test_cpu_peak_memory_counts_live_tensors_not_what_malloc_keeps():
         pytest.skip(f'this malloc kept {kept:.0f} MiB: nothing to tell apart')
     # live at a time: 20 MiB, then at most 19.5 MiB and 6 KiB of pins
     assert _run_fragmenting('peak_memory') < 24
+
+
+def test_cpu_peak_memory_refuses_a_malloc_it_cannot_set(monkeypatch):
+    monkeypatch.setattr(benchmark_utils, 'return_freed_memory', lambda: False)
+    ran = []
+    with pytest.raises(RuntimeError, match="glibc's malloc"):
+        benchmark_utils.peak_memory(lambda: ran.append(1), 'cpu', 0)
+    assert not ran
 
 
 @pytest.mark.skipif(not osp.exists('/proc/self/clear_refs'),

@@ -7,7 +7,6 @@ import ctypes
 import resource
 import statistics
 import time
-import warnings
 from typing import Callable, Dict, List
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
@@ -84,9 +83,9 @@ def peak_memory(task: Callable[[], None], device: str,
         torch.cuda.synchronize(device)
         step_peak = torch.cuda.max_memory_allocated(device) - before
         return dict(tensors=weights + step_peak)
-    if not return_freed_memory():
-        warnings.warn('malloc is not glibc\'s: CPU peak memory also counts '
-                      'what it keeps of freed tensors')
+    if not return_freed_memory():  # its figure would count freed blocks
+        raise RuntimeError('CPU peak memory needs glibc\'s malloc (mallopt '
+                           'M_MMAP_THRESHOLD); skip the memory measurement')
     before = _proc_status_bytes('VmRSS')
     with open('/proc/self/clear_refs', 'w') as f:
         f.write('5')  # restart the peak resident set (VmHWM) from here

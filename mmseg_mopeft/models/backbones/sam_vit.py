@@ -21,7 +21,7 @@ from ..peft.tuner import State
 from ..utils import (load_sam_state_dict, load_state_dict_checked,
                      resize_abs_pos_embed, resize_rel_pos)
 from ..utils.peft_checkpoint import fill_missing_from_base
-from .blockwise_attention import blockwise_attention
+from .blockwise_attention import BLOCK_ELEMENTS, blockwise_attention
 
 # embed_dims, depth, num_heads, global_attn_indexes (from segment_anything's
 # build_sam), plus a tiny arch for tests.
@@ -75,9 +75,7 @@ class Attention(nn.Module):
     """
 
     mask_elements = 2**23  # bias-mask chunk: 32 MB in fp32
-    # a block of logits in CPU training, 16 MB in fp32 (the fastest of 4 to
-    # 32 MB at 1024 px); its backward holds up to three
-    blockwise_elements = 2**22
+    blockwise_elements = BLOCK_ELEMENTS  # a block of logits in CPU training
     blockwise_devices = ('cpu', )
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool,
