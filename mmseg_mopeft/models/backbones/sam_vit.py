@@ -21,7 +21,7 @@ from ..peft.tuner import State
 from ..utils import (load_sam_state_dict, load_state_dict_checked,
                      resize_abs_pos_embed, resize_rel_pos)
 from ..utils.peft_checkpoint import fill_missing_from_base
-from .blockwise_attention import BLOCK_ELEMENTS, blockwise_attention
+from .blockwise_attention import BLOCK_BYTES, blockwise_attention
 
 # embed_dims, depth, num_heads, global_attn_indexes (from segment_anything's
 # build_sam), plus a tiny arch for tests.
@@ -65,8 +65,8 @@ class Attention(nn.Module):
       additive mask of the fused kernels, and the dot product keeps SAM's
       head width.
 
-    Masks and blocks of logits hold at most ``mask_elements`` and
-    ``blockwise_elements`` entries, so that their memory stays bounded.
+    Masks hold at most ``mask_elements`` entries and blocks of logits
+    ``blockwise_bytes``, so that their memory stays bounded.
 
     Windowed, the q/k/v and output projections run on the image tokens
     only; window padding gets the keys and values of a zero token (the qkv
@@ -75,7 +75,7 @@ class Attention(nn.Module):
     """
 
     mask_elements = 2**23  # bias-mask chunk: 32 MB in fp32
-    blockwise_elements = BLOCK_ELEMENTS  # a block of logits in CPU training
+    blockwise_bytes = BLOCK_BYTES  # a block of logits in CPU training
     blockwise_devices = ('cpu', )
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool,
@@ -291,7 +291,7 @@ class Attention(nn.Module):
             q, k, v, q_hw, k_hw, prefix)
         return blockwise_attention(q * q.shape[-1]**-0.5, k, v, bias_h,
                                    bias_w, prefix_bias,
-                                   self.blockwise_elements)
+                                   self.blockwise_bytes)
 
     def _attend_masked(self, q: Tensor, k: Tensor, v: Tensor,
                        q_hw: Tuple[int, int], k_hw: Tuple[int, int],

@@ -143,8 +143,8 @@ def test_prefix_keys_and_chunks_agree_across_paths(window_size, gated):
     with _training_path('widened'):
         widened = attn(x, tuner, {})
     grads = torch.autograd.grad(widened, leaves, upstream)
-    for elements in (attn.blockwise_elements, 1):  # 1: a query a block
-        attn.blockwise_elements = attn.mask_elements = elements
+    for size in (attn.blockwise_bytes, 1):  # 1: a query a block
+        attn.blockwise_bytes = attn.mask_elements = size
         with _training_path('blockwise'):
             blockwise = attn(x, tuner, {})
         torch.testing.assert_close(blockwise, widened, atol=1e-5, rtol=1e-5)
