@@ -2,6 +2,8 @@
 fused kernels, or blockwise on CPUs; without them: bias as a chunked mask)
 computes SAM's attention and its gradients."""
 from contextlib import ExitStack, contextmanager
+from functools import partial
+from itertools import product
 from unittest import mock
 
 import pytest
@@ -79,14 +81,29 @@ class _Prefix:
             batch, 1, -1, 1)
 
 
-TRAINING_PATHS = {'widened': (), 'blockwise': ('cpu', )}
+# path: (Attention method, blockwise_devices, blockwise fold_bias)
+TRAINING_PATHS = {
+    'widened': ('widened', (), None),
+    'blockwise': ('blockwise', ('cpu', ), False),
+    'blockwise, bias folded': ('blockwise', ('cpu', ), True),
+}
 
 
+@contextmanager
 def _training_path(path):
     """Gradients flow: the path ``Attention`` takes on a GPU (``widened``)
-    or on a CPU (``blockwise``), both run here."""
-    return mock.patch.object(Attention, 'blockwise_devices',
-                             TRAINING_PATHS[path])
+    or on a CPU (``blockwise``, with the bias folded into the dot product
+    as in bf16 windows), all run here in fp32."""
+    _, devices, fold = TRAINING_PATHS[path]
+    with ExitStack() as stack:
+        stack.enter_context(
+            mock.patch.object(Attention, 'blockwise_devices', devices))
+        if fold is not None:
+            stack.enter_context(
+                mock.patch.object(
+                    sam_vit, 'blockwise_attention',
+                    partial(sam_vit.blockwise_attention, fold_bias=fold)))
+        yield
 
 
 @pytest.mark.parametrize(
@@ -105,7 +122,7 @@ def test_every_path_equals_segment_anything(window_size, hw, path):
     ref.load_state_dict(attn.state_dict())
     x = torch.randn(2, *hw, DIM, requires_grad=True)
     expected = _reference(attn, x, ref)
-    others = {'widened', 'blockwise', 'masked'} - {path}
+    others = {'widened', 'blockwise', 'masked'} - {TRAINING_PATHS[path][0]}
     with _training_path(path), _not_called(others):
         trained = attn(x)
     with torch.no_grad(), _not_called({'widened', 'blockwise'}):
@@ -143,9 +160,10 @@ def test_prefix_keys_and_chunks_agree_across_paths(window_size, gated):
     with _training_path('widened'):
         widened = attn(x, tuner, {})
     grads = torch.autograd.grad(widened, leaves, upstream)
-    for size in (attn.blockwise_bytes, 1):  # 1: a query a block
-        attn.blockwise_bytes = attn.mask_elements = size
-        with _training_path('blockwise'):
+    for size, path in product((attn.blockwise_bytes, 1),
+                              ('blockwise', 'blockwise, bias folded')):
+        attn.blockwise_bytes = attn.mask_elements = size  # 1: a query a block
+        with _training_path(path):
             blockwise = attn(x, tuner, {})
         torch.testing.assert_close(blockwise, widened, atol=1e-5, rtol=1e-5)
         for a, b in zip(grads,
