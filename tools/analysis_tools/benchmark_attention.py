@@ -2,7 +2,8 @@
 
 With gradients, ``Attention`` runs the fused ``scaled_dot_product_attention``
 with SAM's position bias folded into wider queries and keys (its path on
-GPUs), or ``blockwise_attention`` at SAM's head width (its path on CPUs).
+GPUs), or ``blockwise_attention`` at SAM's head width (its path on CPUs;
+in bf16 windows it, too, folds the bias into the dot product).
 This times both, forward and backward of the attention alone (after the
 q/k/v projection, before the output projection), round-robin, after
 checking that they agree, and prints the ratio.

@@ -65,6 +65,15 @@ def blockwise_attention(q: Tensor,
                                      step)
 
 
+def grid_codes(kh: int, kw: int, device) -> Tensor:
+    """(kh * kw, kh + kw): the one-hot row and column of each key of a
+    kh x kw grid in row-major order; against them, query features
+    ``bias_h`` and ``bias_w`` add SAM's bias to the dot product."""
+    index = torch.arange(kh * kw, device=device)
+    return torch.cat([F.one_hot(index // kw, kh),
+                      F.one_hot(index % kw, kw)], dim=1)
+
+
 def _fold_bias(q: Tensor, k: Tensor, bias_h: Tensor, bias_w: Tensor,
                prefix_bias: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
     """Queries and keys whose dot product includes the bias: queries gain
@@ -74,9 +83,7 @@ def _fold_bias(q: Tensor, k: Tensor, bias_h: Tensor, bias_w: Tensor,
     b, heads, keys, _ = k.shape
     kh, kw = bias_h.shape[-1], bias_w.shape[-1]
     prefix_len = keys - kh * kw
-    index = torch.arange(kh * kw, device=k.device)
-    codes = torch.cat([F.one_hot(index // kw, kh),
-                       F.one_hot(index % kw, kw)], dim=1).to(k.dtype)
+    codes = grid_codes(kh, kw, k.device).to(k.dtype)
     codes = F.pad(codes, (0, 0, prefix_len, 0))  # zeros for prefix keys
     q_parts = [q, bias_h, bias_w]
     k_parts = [k, codes.expand(b, heads, keys, kh + kw)]

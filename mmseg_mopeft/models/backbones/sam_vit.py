@@ -21,7 +21,7 @@ from ..peft.tuner import State
 from ..utils import (load_sam_state_dict, load_state_dict_checked,
                      resize_abs_pos_embed, resize_rel_pos)
 from ..utils.peft_checkpoint import fill_missing_from_base
-from .blockwise_attention import BLOCK_BYTES, blockwise_attention
+from .blockwise_attention import BLOCK_BYTES, blockwise_attention, grid_codes
 
 # embed_dims, depth, num_heads, global_attn_indexes (from segment_anything's
 # build_sam), plus a tiny arch for tests.
@@ -256,10 +256,8 @@ class Attention(nn.Module):
         bias_h, bias_w = self._rel_pos_bias(q, q_hw, k_hw)
         gated = prefix is not None and prefix[2] is not None
         pad = -(dim + kh + kw + gated) % 8
-        index = torch.arange(kh * kw, device=k.device)
-        codes = torch.cat([F.one_hot(index // kw, kh),
-                           F.one_hot(index % kw, kw)], dim=1)
-        codes = F.pad(codes, (0, pad + gated)).to(k.dtype)
+        codes = F.pad(grid_codes(kh, kw, k.device),
+                      (0, pad + gated)).to(k.dtype)
         q_parts = [q * dim**-0.5, bias_h, bias_w]
         if pad:
             q_parts.append(q.new_zeros(b, heads, n, pad))
