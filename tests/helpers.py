@@ -1,10 +1,11 @@
 """Shrinking real configs to the tiny arch and generated data; running
-the tools/ scripts."""
+the tools/ scripts; a loss on SAM's neck output that has gradients."""
 import os
 import os.path as osp
 import subprocess
 import uuid
 
+import torch
 from mmengine.config import Config
 
 from mmseg_mopeft.datasets.mess import DATASET_CLASSES
@@ -97,3 +98,13 @@ def train_until_interrupted(cfg, hooks=()):
     except KeyboardInterrupt:
         pass
     return runner
+
+
+def probe_loss(out: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """A fixed random linear function of ``out``. SAM's neck ends in a
+    LayerNorm2d, so at its initial weights the sum, and the mean of squares,
+    of its output are constants, and their gradients are only rounding.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    probe = torch.randn(out.shape, generator=gen).to(out.device)
+    return (out.float() * probe).sum() / out.numel()**0.5
