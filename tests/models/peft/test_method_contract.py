@@ -11,6 +11,7 @@ import torch
 from helpers import probe_loss
 
 from mmseg_mopeft.models import SAMViT
+from mmseg_mopeft.models.backbones.sam_vit import Attention
 from mmseg_mopeft.models.peft import PEFT_METHODS, fold_peft
 
 METHODS = sorted(PEFT_METHODS.module_dict)
@@ -118,11 +119,16 @@ def test_gate_at_zero_is_no_method(name):
                                   atol=1e-5)
 
 
+@pytest.mark.parametrize('gpu_attention', [False, True])
 @pytest.mark.parametrize('gated', [False, True])
 @pytest.mark.parametrize('name', METHODS)
-def test_bf16_autocast(name, gated):
+def test_bf16_autocast(name, gated, gpu_attention, monkeypatch):
+    """Also on the training attention GPUs take (the fused kernel), where
+    prefix keys and their gate's logit bias join SAM's keys."""
     if gated and PEFT_METHODS.module_dict[name].cannot_gate:
         pytest.skip(f'{name} cannot be gated')
+    if gpu_attention:
+        monkeypatch.setattr(Attention, 'blockwise_devices', ())
     model = perturb(build(name, gated=gated)).train()
     for tuner in model.tuners:
         tuner.record_gates = True
