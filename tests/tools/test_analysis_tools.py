@@ -65,11 +65,13 @@ def test_benchmark_peft_prints_table():
     lines = [line for line in proc.stdout.splitlines()
              if line.startswith('|')]
     header = [c.strip() for c in lines[0].split('|')[1:-1]]
-    rows = {
-        cells[0]: dict(zip(header, cells))
-        for cells in ([c.strip() for c in line.split('|')[1:-1]]
-                      for line in lines[2:])
+    # 'x full' repeats, so ratios are read by position from `cells`
+    cells = {
+        row[0]: row
+        for row in ([c.strip() for c in line.split('|')[1:-1]]
+                    for line in lines[2:])
     }
+    rows = {name: dict(zip(header, row)) for name, row in cells.items()}
     assert set(rows) == {
         f'{m}{d}'
         for m in ('full_ft', 'backprop_floor', 'lora', 'mopeft_last_half')
@@ -79,10 +81,9 @@ def test_benchmark_peft_prints_table():
     floor_encoder = rows['backprop_floor']['of which encoder']
     assert int(floor_encoder.replace(',', '')) == 2 * (64 + 64)
     train_ratio = header.index('train step (s)') + 2  # its 'x full' column
-    assert rows['full_ft'][header[train_ratio]] == '1.00'
-    for line in lines[3:]:  # 'x full' repeats, so read by position
-        cells = [c.strip() for c in line.split('|')[1:-1]]
-        assert float(cells[train_ratio]) > 0, cells[0]
+    assert cells['full_ft'][train_ratio] == '1.00'
+    for name, row in cells.items():
+        assert float(row[train_ratio]) > 0, name
     count = int(rows['lora']['trainable params'].replace(',', ''))
     assert 0 < count < int(rows['full_ft']['trainable params'].replace(
         ',', ''))
@@ -93,10 +94,7 @@ def test_benchmark_peft_prints_table():
                 if line.startswith('- mopeft_last_half / full_ft, train_s')]
     assert len(verdicts) == 1 and 'target <= 0.55x' in verdicts[0]
     printed = float(verdicts[0].split(': ')[1].split('x')[0])
-    half = [c.strip() for c in next(
-        line for line in lines
-        if line.startswith('| mopeft_last_half |')).split('|')[1:-1]]
-    assert printed == float(half[train_ratio])
+    assert printed == float(cells['mopeft_last_half'][train_ratio])
     step = float(rows['mopeft_last_half']['train step (s)'])
     full_step = float(rows['full_ft']['train step (s)'])
     assert ((step - 5e-4) / (full_step + 5e-4) - 5e-3 <= printed <=
