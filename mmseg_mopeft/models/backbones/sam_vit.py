@@ -11,15 +11,16 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
-from segment_anything.modeling.common import LayerNorm2d, MLPBlock
+from segment_anything.modeling.common import LayerNorm2d
 from segment_anything.modeling.image_encoder import PatchEmbed, get_rel_pos
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from ..peft import BlockContext, PEFTTuner, build_tuners
 from ..peft.tuner import State
-from ..utils import (load_sam_state_dict, load_state_dict_checked,
-                     resize_abs_pos_embed, resize_rel_pos)
+from ..utils import (OneDNNLinear, load_sam_state_dict,
+                     load_state_dict_checked, resize_abs_pos_embed,
+                     resize_rel_pos)
 from ..utils.peft_checkpoint import fill_missing_from_base
 from .blockwise_attention import BLOCK_BYTES, blockwise_attention, grid_codes
 
@@ -84,8 +85,8 @@ class Attention(nn.Module):
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
         self.window_size = window_size
-        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
-        self.proj = nn.Linear(dim, dim)
+        self.qkv = OneDNNLinear(dim, dim * 3, bias=qkv_bias)
+        self.proj = OneDNNLinear(dim, dim)
         self.rel_pos_h = nn.Parameter(
             torch.zeros(2 * input_size[0] - 1, self.head_dim))
         self.rel_pos_w = nn.Parameter(
@@ -347,6 +348,20 @@ class Attention(nn.Module):
         return keys, values, logit_bias
 
 
+class MLP(nn.Module):
+    """``segment_anything``'s ``MLPBlock`` (same parameter names) on
+    ``OneDNNLinear``."""
+
+    def __init__(self, dim: int, hidden_dims: int):
+        super().__init__()
+        self.lin1 = OneDNNLinear(dim, hidden_dims)
+        self.lin2 = OneDNNLinear(hidden_dims, dim)
+        self.act = nn.GELU()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.lin2(self.act(self.lin1(x)))
+
+
 class Block(nn.Module):
     """Transformer block with windowed or global attention; a PEFT tuner, if
     attached, acts at the places listed in ``models/peft/method.py``."""
@@ -361,7 +376,7 @@ class Block(nn.Module):
         self.attn = Attention(dim, num_heads, qkv_bias, attn_size,
                               window_size)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
-        self.mlp = MLPBlock(dim, int(dim * mlp_ratio))
+        self.mlp = MLP(dim, int(dim * mlp_ratio))
         self.tuner: Optional[PEFTTuner] = None
 
     def forward(self, x: Tensor) -> Tensor:

@@ -1,8 +1,9 @@
 from .checkpoint import (SAM_CHECKPOINTS, load_sam_state_dict,
                          load_state_dict_checked)
+from .onednn_linear import OneDNNLinear, onednn_linear
 from .pos_embed import resize_abs_pos_embed, resize_rel_pos
 
 __all__ = [
-    'SAM_CHECKPOINTS', 'load_sam_state_dict', 'load_state_dict_checked',
+    'OneDNNLinear', 'onednn_linear', 'SAM_CHECKPOINTS', 'load_sam_state_dict', 'load_state_dict_checked',
     'resize_abs_pos_embed', 'resize_rel_pos'
 ]
