@@ -5,8 +5,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from mmseg_mopeft.models.utils import OneDNNLinear, onednn_linear
-from mmseg_mopeft.models.utils.onednn_linear import _LINEAR, uses_onednn
+from mmseg_mopeft.models.utils import OneDNNLinear
+from mmseg_mopeft.models.utils.onednn_linear import (_LINEAR, onednn_linear,
+                                                     uses_onednn)
 
 pytestmark = pytest.mark.skipif(
     _LINEAR is None, reason='this torch build has no oneDNN linear op')
