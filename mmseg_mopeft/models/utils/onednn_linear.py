@@ -3,7 +3,7 @@
 On CPUs PyTorch runs an fp32 ``F.linear`` on MKL's sgemm. oneDNN's matmul,
 which PyTorch ships for its compiler (``mkldnn::_linear_pointwise``), ran
 ViT-B's token-by-channel products 1.2x to 1.6x as fast on this project's
-CPU (about 210 GFLOP/s against 120 to 180), and the products of the input
+CPU (200 to 220 GFLOP/s against 120 to 180), and the products of the input
 gradient 1.3x. ``OneDNNLinear`` is an ``nn.Linear`` that takes that path
 for fp32 CPU tensors and ``F.linear`` for everything else: GPUs, bf16 and
 autocast (where PyTorch already uses oneDNN), tracing, compiling and export
@@ -71,9 +71,10 @@ def onednn_linear(x: Tensor, weight: Tensor, bias=None) -> Tensor:
     """``F.linear``, through oneDNN where ``uses_onednn``. Operands of
     other shapes go to ``F.linear``, which names them in its error or
     broadcasts the bias."""
-    if not (uses_onednn(x, weight) and weight.dim() == 2
+    if not (uses_onednn(x, weight) and x.dim() >= 2 and weight.dim() == 2
             and x.shape[-1] == weight.shape[1] and
-            (bias is None or bias.shape == weight.shape[:1])):
+            (bias is None or (bias.shape == weight.shape[:1]
+                              and bias.dtype == weight.dtype))):
         return F.linear(x, weight, bias)
     tensors = (x, weight) if bias is None else (x, weight, bias)
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):

@@ -54,10 +54,14 @@ def test_mismatched_shapes_get_f_linear_error():
     x, weight, b = _operands(shape=(6, 24))
     with pytest.raises(RuntimeError, match='6x23 and 24x40'):
         onednn_linear(x[:, :23], weight, b)
-    # F.linear broadcasts a bias of one value
+    # F.linear broadcasts a bias of one value, and takes a single vector
     one = torch.ones(1)
     torch.testing.assert_close(
         onednn_linear(x, weight, one), F.linear(x, weight, one))
+    torch.testing.assert_close(
+        onednn_linear(x[0], weight, b), F.linear(x[0], weight, b))
+    with pytest.raises(RuntimeError):  # as F.linear: a float64 bias
+        onednn_linear(x, weight, b.double())
 
 
 @pytest.mark.parametrize('grads', [(True, True, True), (True, False, False),
