@@ -350,7 +350,7 @@ class Attention(nn.Module):
 
 class MLP(nn.Module):
     """``segment_anything``'s ``MLPBlock`` (same parameter names) on
-    ``OneDNNLinear``."""
+    ``OneDNNLinear``; ``MLPBlock`` builds its ``nn.Linear`` layers itself."""
 
     def __init__(self, dim: int, hidden_dims: int):
         super().__init__()

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
-from torch.utils.flop_counter import register_flop_formula
+from torch.utils.flop_counter import flop_registry, register_flop_formula
 
 
 def _onednn_op():
@@ -26,16 +26,22 @@ def _onednn_op():
 _LINEAR = _onednn_op() if torch.backends.mkldnn.is_available() else None
 
 
-def _matmul(x: Tensor, weight: Tensor) -> Tensor:
-    """``x @ weight.T`` through oneDNN (``weight``: out x in features)."""
-    return _LINEAR(x, weight, None, 'none', [], '')
+def _onednn(x: Tensor, weight: Tensor, bias=None) -> Tensor:
+    """``x @ weight.T + bias`` by oneDNN (``weight``: out x in features)."""
+    return _LINEAR(x, weight, bias, 'none', [], '')
 
 
-def uses_onednn(x: Tensor, weight: Tensor) -> bool:
-    """Whether ``onednn_linear`` takes oneDNN's path for these operands."""
+def uses_onednn(x: Tensor, weight: Tensor, bias=None) -> bool:
+    """Whether ``onednn_linear`` takes oneDNN's path for these operands:
+    fp32 on a CPU, outside autocast, tracing, compiling and export, and of
+    the shapes ``F.linear`` takes without broadcasting (other shapes get
+    ``F.linear``'s error or broadcast)."""
     return (_LINEAR is not None and x.device.type == 'cpu'
             and x.dtype == weight.dtype == torch.float32
-            and weight.device.type == 'cpu'
+            and weight.device.type == 'cpu' and x.dim() >= 2
+            and weight.dim() == 2 and x.shape[-1] == weight.shape[1]
+            and (bias is None or (bias.shape == weight.shape[:1]
+                                  and bias.dtype == weight.dtype))
             and not torch.is_autocast_enabled('cpu')
             and not torch.jit.is_tracing() and not torch.jit.is_scripting()
             and not torch.compiler.is_compiling()
@@ -50,7 +56,7 @@ class _LinearFunction(torch.autograd.Function):
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x if weight.requires_grad else None, weight)
         ctx.has_bias = bias is not None
-        return _LINEAR(x, weight, bias, 'none', [], '')
+        return _onednn(x, weight, bias)
 
     @staticmethod
     @once_differentiable
@@ -58,7 +64,7 @@ class _LinearFunction(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
-            grad_x = _matmul(grad_out, weight.t())
+            grad_x = _onednn(grad_out, weight.t())
         if ctx.needs_input_grad[1]:
             grad_weight = grad_out.reshape(-1, grad_out.shape[-1]).t().mm(
                 x.reshape(-1, x.shape[-1]))
@@ -68,18 +74,13 @@ class _LinearFunction(torch.autograd.Function):
 
 
 def onednn_linear(x: Tensor, weight: Tensor, bias=None) -> Tensor:
-    """``F.linear``, through oneDNN where ``uses_onednn``. Operands of
-    other shapes go to ``F.linear``, which names them in its error or
-    broadcasts the bias."""
-    if not (uses_onednn(x, weight) and x.dim() >= 2 and weight.dim() == 2
-            and x.shape[-1] == weight.shape[1] and
-            (bias is None or (bias.shape == weight.shape[:1]
-                              and bias.dtype == weight.dtype))):
+    """``F.linear``, through oneDNN where ``uses_onednn``."""
+    if not uses_onednn(x, weight, bias):
         return F.linear(x, weight, bias)
     tensors = (x, weight) if bias is None else (x, weight, bias)
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
         return _LinearFunction.apply(x, weight, bias)
-    return _LINEAR(x, weight, bias, 'none', [], '')
+    return _onednn(x, weight, bias)
 
 
 class OneDNNLinear(nn.Linear):
@@ -90,12 +91,14 @@ class OneDNNLinear(nn.Linear):
         return onednn_linear(x, self.weight, self.bias)
 
 
-if _LINEAR is not None:
+def _linear_flops(x_shape, w_shape, *args, **kwargs) -> int:
+    """torch's FLOP counter: 2 per multiply-add, like ``addmm``."""
+    rows = 1
+    for size in x_shape[:-1]:
+        rows *= size
+    return 2 * rows * x_shape[-1] * w_shape[0]
 
-    @register_flop_formula(_LINEAR)
-    def _linear_flops(x_shape, w_shape, *args, **kwargs) -> int:
-        """torch's FLOP counter: 2 per multiply-add, like ``addmm``."""
-        rows = 1
-        for size in x_shape[:-1]:
-            rows *= size
-        return 2 * rows * x_shape[-1] * w_shape[0]
+
+# unless torch counts the op itself (registering twice is an error)
+if _LINEAR is not None and _LINEAR not in flop_registry:
+    register_flop_formula(_LINEAR)(_linear_flops)

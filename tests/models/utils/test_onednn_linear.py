@@ -52,6 +52,10 @@ def test_strided_input():
 
 def test_mismatched_shapes_get_f_linear_error():
     x, weight, b = _operands(shape=(6, 24))
+    assert uses_onednn(x, weight, b)
+    assert not uses_onednn(x[:, :23], weight, b)
+    assert not uses_onednn(x, weight, torch.ones(1))
+    assert not uses_onednn(x[0], weight, b)
     with pytest.raises(RuntimeError, match='6x23 and 24x40'):
         onednn_linear(x[:, :23], weight, b)
     # F.linear broadcasts a bias of one value, and takes a single vector
