@@ -16,13 +16,18 @@ from mmseg_mopeft.models.utils.peft_checkpoint import save_peft_checkpoint
 from mmseg_mopeft.testing import build_reference_sam
 
 LORA = 'configs/lora/lora_vitb_cryonuseg.py'
+LORA_LAST_HALF = 'configs/lora/lora_last_half_vitb_cryonuseg.py'
 MOPEFT = 'configs/mopeft/mopeft_vitb_cryonuseg.py'
+UPERHEAD = 'configs/mmseg_heads/uperhead_vitb_cryonuseg.py'
 TOOL = osp.join(REPO, 'tools', 'model_converters', 'merge_peft.py')
 
 
-def _peft_checkpoint(config, tmp_path, base):
-    """A tuned tiny model saved the way PEFTCheckpointHook saves it."""
+def _peft_checkpoint(config, tmp_path, base, edit=None):
+    """A tuned tiny model saved the way PEFTCheckpointHook saves it;
+    ``edit`` changes the model config first."""
     cfg = tiny_config(config, str(tmp_path), str(tmp_path), base)
+    if edit is not None:
+        edit(cfg.model)
     model = MODELS.build(cfg.model)
     model.init_weights()
     torch.manual_seed(1)
@@ -106,6 +111,84 @@ def test_merged_lora_equals_the_peft_model(tmp_path, tiny_sam_ckpt,
         expected_qkv = _lora_qkv(
             original[f'image_encoder.blocks.{i}.attn.qkv.weight'], lora)
         torch.testing.assert_close(block.attn.qkv.weight, expected_qkv)
+
+
+def _merged_model(out, config):
+    name = osp.splitext(osp.basename(config))[0]
+    return init_model(Config.fromfile(str(out / f'{name}_merged.py')),
+                      str(out / f'{name}_merged.pth'), device='cpu')
+
+
+def test_last_half_run_merges_into_a_config_that_builds(
+        tmp_path, tiny_sam_ckpt, monkeypatch, capsys):
+    model, config, ckpt = _peft_checkpoint(LORA_LAST_HALF, tmp_path,
+                                           tiny_sam_ckpt[0])
+    assert Config.fromfile(config).model.backbone.peft_blocks == 'last_half'
+    out = tmp_path / 'merged'
+    code, _ = _merge([config, ckpt, str(out)], monkeypatch, capsys)
+    assert code == 0
+    merged = _merged_model(out, config)
+    assert 'peft_blocks' not in merged.cfg.model.backbone
+    inputs = torch.randn(2, 3, 64, 64)
+    torch.testing.assert_close(_scores(merged, inputs), _scores(model, inputs),
+                               atol=1e-5, rtol=1e-4)
+
+
+def _under_uperhead(model):
+    """The UPerHead config at the tiny arch, LoRA on the frozen encoder."""
+    model.backbone.update(out_indices=(0, 1, 2, 3), peft=dict(lora=dict()))
+    model.neck.update(in_channels=[64] * 4, out_channels=64)
+    model.decode_head.update(in_channels=[64] * 4, channels=32,
+                             norm_cfg=dict(type='BN', requires_grad=True))
+
+
+def test_backbone_without_neck_gets_sams_neck_in_the_sam_file(
+        tmp_path, tiny_sam_ckpt, monkeypatch, capsys):
+    base = tiny_sam_ckpt[0]
+    model, config, ckpt = _peft_checkpoint(UPERHEAD, tmp_path, base,
+                                           edit=_under_uperhead)
+    assert model.backbone.neck is None
+    out = tmp_path / 'merged'
+    code, _ = _merge([config, ckpt, str(out)], monkeypatch, capsys)
+    assert code == 0
+    inputs = torch.randn(2, 3, 64, 64)
+    torch.testing.assert_close(
+        _scores(_merged_model(out, config), inputs), _scores(model, inputs),
+        atol=1e-5, rtol=1e-4)
+    sam = build_reference_sam('tiny', img_size=64, window_size=4,
+                              randomize=False)
+    name = osp.splitext(osp.basename(config))[0]
+    sam.load_state_dict(torch.load(out / f'{name}_sam_encoder.pth'),
+                        strict=True)
+    original = torch.load(base)
+    for key, value in sam.state_dict().items():
+        if key.startswith('image_encoder.neck.'):
+            assert torch.equal(value, original[key]), key
+    lora = model.backbone.blocks[0].tuner.methods['lora']
+    torch.testing.assert_close(
+        sam.image_encoder.blocks[0].attn.qkv.weight,
+        _lora_qkv(original['image_encoder.blocks.0.attn.qkv.weight'], lora))
+
+
+@pytest.mark.parametrize('trained, match', [
+    (lambda model: model.backbone.peft.lora.update(rank=4),
+     'size mismatch for backbone.blocks.0.tuner.methods.lora.lora_A'),
+    (lambda model: model.backbone.update(
+        peft=dict(lora=dict(), adapter=dict(), gated=True)),
+     'unexpected key in source state_dict: backbone.blocks.0.tuner.gates'),
+],
+                         ids=['other_rank', 'other_methods'])
+def test_checkpoint_that_does_not_fit_the_config_is_refused(
+        tmp_path, tiny_sam_ckpt, monkeypatch, capsys, trained, match):
+    base = tiny_sam_ckpt[0]
+    _, _, ckpt = _peft_checkpoint(LORA, tmp_path, base, edit=trained)
+    config = str(tmp_path / 'lora_r8.py')
+    tiny_config(LORA, str(tmp_path), str(tmp_path), base).dump(config)
+    out = tmp_path / 'merged'
+    with pytest.raises(RuntimeError, match='does not fit') as error:
+        _merge([config, ckpt, str(out)], monkeypatch, capsys)
+    assert ckpt in str(error.value) and match in str(error.value)
+    assert not out.exists()
 
 
 def test_gated_methods_are_named_and_a_full_checkpoint_written(

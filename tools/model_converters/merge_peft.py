@@ -11,7 +11,10 @@ Folds every foldable PEFT method into the frozen encoder weights
     (``image_encoder.*``, ``prompt_encoder.*``, ``mask_decoder.*``) that
     ``segment_anything.sam_model_registry[...]`` loads: the fine-tuned
     encoder with SAM's own prompt encoder and mask decoder from the base
-    file (our head's N class tokens and class branch have no place there).
+    file (our head's N class tokens and class branch have no place there),
+    and SAM's neck from it too where the backbone has none (mmseg heads).
+
+A checkpoint that does not fit CONFIG's model is refused, naming the keys.
 
 When something cannot be folded (gates, adapters, prefixes, Conv-LoRA) it
 says what and why, and writes only (a), for CONFIG itself: the whole model,
@@ -26,6 +29,7 @@ import sys
 
 import torch
 from mmengine.config import Config
+from mmengine.runner import load_checkpoint
 from mmseg.apis import init_model
 
 from mmseg_mopeft.models.peft import fold_peft
@@ -83,11 +87,15 @@ def base_file(cfg: Config, checkpoint: str) -> str:
 
 
 def official_sam_state(backbone_state: dict, base: str) -> dict:
-    """``image_encoder.*`` from our backbone, the rest from the base."""
+    """``image_encoder.*`` from our backbone, the rest from the base (and
+    SAM's neck, untouched, where the backbone was built without it)."""
     sam = load_sam_state_dict(base)
     state = {'image_encoder.' + k: v for k, v in backbone_state.items()}
+    parts = SAM_PARTS
+    if not any(k.startswith('neck.') for k in backbone_state):
+        parts += ('image_encoder.neck.', )
     for key, value in sam.items():
-        if key.startswith(SAM_PARTS):
+        if key.startswith(parts):
             state[key] = value
     missing = sorted(k for k in sam if k.startswith('image_encoder.')
                      and k not in state)
@@ -112,12 +120,26 @@ def check_free(paths):
                               f'another output folder.')
 
 
+def load_model(cfg: Config, checkpoint: str, device: str):
+    """The trained model, refusing a checkpoint that does not fit it
+    (``init_model`` loads non-strictly: what does not fit would keep its
+    initial values and be merged as if trained)."""
+    # init_model edits the config it gets (init_cfg, train_cfg)
+    model = init_model(copy.deepcopy(cfg), None, device=device)
+    try:
+        ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
+                               strict=True)
+    except RuntimeError as error:
+        raise RuntimeError(f'{checkpoint} does not fit the model of this '
+                           f'config: {error}') from error
+    model.dataset_meta = ckpt.get('meta', {}).get('dataset_meta')
+    return model
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
-    # init_model edits the config it gets (init_cfg, train_cfg)
-    model = init_model(copy.deepcopy(cfg), args.checkpoint,
-                       device=args.device)
+    model = load_model(cfg, args.checkpoint, args.device)
     name = osp.splitext(osp.basename(args.config))[0]
     os.makedirs(args.out_dir, exist_ok=True)
     out = osp.join(args.out_dir, name)
@@ -149,18 +171,19 @@ def main():
     check_free([cfg_path, ckpt_path, sam_path])
     merged_cfg = copy.deepcopy(cfg)
     merged_cfg.model.backbone.peft = None
+    merged_cfg.model.backbone.pop('peft_blocks', None)
     merged_cfg.model.backbone.init_cfg = None
     merged_cfg.model.decode_head.init_cfg = None
-    merged_cfg.dump(cfg_path)
     state = folded.state_dict()
-    torch.save(dict(meta=meta, state_dict=state), ckpt_path)
-
     base = base_file(cfg, args.checkpoint)
     backbone = {
         k[len('backbone.'):]: v
         for k, v in state.items() if k.startswith('backbone.')
     }
     sam_state = official_sam_state(backbone, base)
+    # written only once everything is computed: a failure leaves no file
+    merged_cfg.dump(cfg_path)
+    torch.save(dict(meta=meta, state_dict=state), ckpt_path)
     torch.save(sam_state, sam_path)
     print(f'Folded {len(report.folded)} method instance(s).')
     print(f'Wrote (a) {ckpt_path} for {cfg_path} (no PEFT, no base file '
