@@ -6,8 +6,9 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from mmseg.registry import MODELS
+
+from .strict_loading import load_fitting_checkpoint
 
 
 class PromptPredictor:
@@ -44,8 +45,9 @@ class PromptPredictor:
                     checkpoint: Optional[str] = None,
                     device: str = 'cpu',
                     cfg_options: Optional[dict] = None) -> 'PromptPredictor':
-        """Build the config's model (a ``PromptedSAM``), load
-        ``checkpoint`` (the official SAM file or one of ours)."""
+        """Build the config's model (a ``PromptedSAM``) and load
+        ``checkpoint`` (the official SAM file or one of ours), which must
+        fit it; without one, the config's own SAM files (``init_cfg``)."""
         cfg = Config.fromfile(config) if isinstance(config, str) else config
         if cfg_options:
             cfg.merge_from_dict(cfg_options)
@@ -55,8 +57,10 @@ class PromptPredictor:
                             f'prompts need a PromptedSAM config (configs/'
                             f'prompted_sam/)')
         model = MODELS.build(cfg.model)
-        if checkpoint is not None:
-            load_checkpoint(model, checkpoint, map_location='cpu')
+        if checkpoint is None:
+            model.init_weights()
+        else:
+            load_fitting_checkpoint(model, checkpoint, cfg.filename)
         return cls(model.to(device), cfg.test_dataloader.dataset.pipeline)
 
     @torch.no_grad()

@@ -76,3 +76,15 @@ def test_existing_file_is_not_overwritten(tmp_path, tiny_sam_ckpt):
         tool.export(tool.load_for_export(config_path, ckpt), (64, 64),
                     str(out))
     assert out.read_text() == 'mine'
+
+
+def test_checkpoint_that_does_not_fit_is_refused(tmp_path, tiny_sam_ckpt):
+    tool = _tool()
+    base = tiny_sam_ckpt[0]
+    _, _, mopeft_ckpt = _checkpoint(MOPEFT, tmp_path, base)
+    config_path = str(tmp_path / 'lora.py')
+    tiny_config(LORA, str(tmp_path), str(tmp_path), base).dump(config_path)
+    with pytest.raises(RuntimeError, match='does not fit') as error:
+        tool.load_for_export(config_path, mopeft_ckpt)
+    assert mopeft_ckpt in str(error.value)
+    assert 'tuner.gates' in str(error.value)

@@ -13,16 +13,15 @@ axis is dynamic. ``--verify`` runs onnxruntime on a batch of a different
 size and compares with PyTorch.
 """
 import argparse
-import copy
 import os.path as osp
 import sys
 
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmseg.apis import init_model
 from torch import Tensor, nn
 
+from mmseg_mopeft.apis.strict_loading import init_model_strict
 from mmseg_mopeft.models.peft import fold_peft
 
 
@@ -57,9 +56,10 @@ def parse_args():
 
 
 def load_for_export(config: str, checkpoint: str) -> nn.Module:
-    """The model on CPU in eval mode, PEFT folded where it can be."""
-    model = init_model(copy.deepcopy(Config.fromfile(config)), checkpoint,
-                       device='cpu')
+    """The model on CPU in eval mode, PEFT folded where it can be; a
+    checkpoint that does not fit the config is refused (``init_model``
+    alone would export what does not fit at its initial values)."""
+    model = init_model_strict(Config.fromfile(config), checkpoint)
     report = fold_peft(model)
     print(report)
     return model.eval()

@@ -29,9 +29,8 @@ import sys
 
 import torch
 from mmengine.config import Config
-from mmengine.runner import load_checkpoint
-from mmseg.apis import init_model
 
+from mmseg_mopeft.apis.strict_loading import init_model_strict
 from mmseg_mopeft.models.peft import fold_peft
 from mmseg_mopeft.models.utils import load_sam_state_dict
 from mmseg_mopeft.models.utils.peft_checkpoint import file_md5
@@ -120,26 +119,10 @@ def check_free(paths):
                               f'another output folder.')
 
 
-def load_model(cfg: Config, checkpoint: str, device: str):
-    """The trained model, refusing a checkpoint that does not fit it
-    (``init_model`` loads non-strictly: what does not fit would keep its
-    initial values and be merged as if trained)."""
-    # init_model edits the config it gets (init_cfg, train_cfg)
-    model = init_model(copy.deepcopy(cfg), None, device=device)
-    try:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
-                               strict=True)
-    except RuntimeError as error:
-        raise RuntimeError(f'{checkpoint} does not fit the model of this '
-                           f'config: {error}') from error
-    model.dataset_meta = ckpt.get('meta', {}).get('dataset_meta')
-    return model
-
-
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
-    model = load_model(cfg, args.checkpoint, args.device)
+    model = init_model_strict(cfg, args.checkpoint, args.device)
     name = osp.splitext(osp.basename(args.config))[0]
     os.makedirs(args.out_dir, exist_ok=True)
     out = osp.join(args.out_dir, name)

@@ -1,0 +1,62 @@
+"""apis/strict_loading.py: a checkpoint either fits the model or is an
+error naming the file and the keys."""
+import pytest
+import torch
+from helpers import tiny_config
+from mmseg.registry import MODELS
+from torch import nn
+
+from mmseg_mopeft.apis.strict_loading import (init_model_strict,
+                                              load_fitting_checkpoint)
+
+LORA = 'configs/lora/lora_vitb_cryonuseg.py'
+
+
+def _save(tmp_path, state):
+    path = str(tmp_path / 'ckpt.pth')
+    torch.save(dict(state_dict=state), path)
+    return path
+
+
+def test_fitting_checkpoint_loads(tmp_path):
+    source, target = nn.Linear(3, 2), nn.Linear(3, 2)
+    path = _save(tmp_path, source.state_dict())
+    load_fitting_checkpoint(target, path)
+    assert torch.equal(target.weight, source.weight)
+    assert torch.equal(target.bias, source.bias)
+
+
+@pytest.mark.parametrize('state, key', [
+    (dict(weight=torch.zeros(2, 3)), 'missing keys in source state_dict: '
+     'bias'),
+    (dict(weight=torch.zeros(2, 3), bias=torch.zeros(2),
+          scale=torch.ones(1)), 'unexpected key in source state_dict: scale'),
+    (dict(weight=torch.zeros(4, 3), bias=torch.zeros(2)),
+     'size mismatch for weight'),
+],
+                         ids=['missing', 'unexpected', 'other_shape'])
+def test_checkpoint_that_does_not_fit_is_refused(tmp_path, state, key):
+    model = nn.Linear(3, 2)
+    before = model.weight.detach().clone()
+    path = _save(tmp_path, state)
+    with pytest.raises(RuntimeError, match='does not fit') as error:
+        load_fitting_checkpoint(model, path, 'my_config.py')
+    message = str(error.value)
+    assert path in message and 'my_config.py' in message and key in message
+    if key.startswith('missing'):  # what did fit was loaded: no silent use
+        assert not torch.equal(model.weight, before)
+
+
+def test_init_model_strict_keeps_the_checkpoints_classes(
+        tmp_path, tiny_sam_ckpt):
+    cfg = tiny_config(LORA, str(tmp_path), str(tmp_path), tiny_sam_ckpt[0])
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    meta = dict(classes=('a', 'b'), palette=[[0, 0, 0], [1, 2, 3]])
+    path = str(tmp_path / 'full.pth')
+    torch.save(dict(meta=dict(dataset_meta=meta),
+                    state_dict=model.state_dict()), path)
+    loaded = init_model_strict(cfg, path)
+    assert loaded.dataset_meta == meta and not loaded.training
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
