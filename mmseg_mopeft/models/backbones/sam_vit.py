@@ -2,7 +2,7 @@
 
 Parameter names equal the ``image_encoder.*`` keys of the official SAM
 checkpoints, so those files load without conversion. Blocks expose hook points
-for parameter-efficient tuners (see ``models/peft/base.py``); with no tuner
+for parameter-efficient tuners (see ``models/peft/method.py``); with no tuner
 attached the forward pass equals ``segment_anything``'s ``ImageEncoderViT``.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -518,7 +518,10 @@ class SAMViT(BaseModule):
                 num_heads=num_heads,
                 mlp_dims=mlp_dims,
                 window_size=block.window_size,
-                grid=grid) for i, block in enumerate(self.blocks)
+                grid=grid,
+                qkv_bias=block.attn.qkv.bias is not None,
+                neck=self.neck is not None)
+            for i, block in enumerate(self.blocks)
         ]
         own = dict(self.named_parameters())
         for block, tuner in zip(self.blocks,

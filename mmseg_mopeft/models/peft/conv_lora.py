@@ -102,9 +102,11 @@ class ConvLoRA(PEFTMethod):
             check_positive('conv_lora.alpha', alpha)
         check_positive('conv_lora.loss_coef', loss_coef)
         check_positive('conv_lora.loss_weight', loss_weight)
-        if not isinstance(per_window, bool):
-            raise ValueError(f'peft.conv_lora.per_window={per_window!r}: '
-                             f'must be True or False')
+        for name, flag in (('per_window', per_window),
+                           ('noisy_gating', noisy_gating)):
+            if not isinstance(flag, bool):
+                raise ValueError(f'peft.conv_lora.{name}={flag!r}: must be '
+                                 f'True or False')
         self.slots = check_targets('conv_lora', targets)
         self.rank = rank
         self.scaling = (alpha if alpha is not None else rank) / rank

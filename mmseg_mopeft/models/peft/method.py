@@ -46,6 +46,8 @@ class BlockContext:
     mlp_dims: int
     window_size: int  # 0: global attention
     grid: Tuple[int, int]  # token grid at the backbone's img_size
+    qkv_bias: bool = True  # the q/k/v projection has a bias
+    neck: bool = True  # the backbone ends in SAM's neck
 
     @property
     def windowed(self) -> bool:

@@ -29,3 +29,16 @@ def test_later_blocks_only_leave_the_patch_embedding_frozen():
     probe_loss(model(x)[0]).backward()
     assert model.patch_embed.proj.bias.grad is None
     assert model.blocks[2].attn.qkv.bias.grad is not None
+
+
+def test_encoders_without_a_neck_or_qkv_bias_train_the_biases_they_have():
+    for options in (dict(with_neck=False, out_indices=(3, )),
+                    dict(qkv_bias=False)):
+        model = SAMViT(arch='tiny', img_size=64, window_size=4, frozen=True,
+                       peft=dict(bitfit=dict()), **options)
+        plain = SAMViT(arch='tiny', img_size=64, window_size=4, **options)
+        biases = {n for n, _ in plain.named_parameters()
+                  if n.endswith('.bias')}
+        trainable = {n for n, p in model.named_parameters()
+                     if p.requires_grad}
+        assert trainable == biases, options

@@ -137,7 +137,7 @@ def test_noisy_load_matches_shazeer_formula_and_trains_the_gate():
 
 
 def test_balance_loss_reported_in_training_only_and_weighted():
-    module = conv_lora(loss_coef=0.5, loss_weight=2.0).train()
+    module = conv_lora(loss_coef=0.5, loss_weight=3.0).train()
     x = torch.randn(2, 8, 8, 16)
     module.qkv(x, torch.zeros(128, 48), gate=None)
     loss = module.losses['loss_conv_lora_balance']
@@ -155,7 +155,8 @@ def test_balance_loss_reported_in_training_only_and_weighted():
     _, raw = module.gate(
         (x @ module.lora_A.t()).view(2, 2, 4, 2, 4, 4).permute(
             0, 1, 3, 5, 2, 4).reshape(-1, 4, 4, 4).mean(dim=(2, 3)))
-    assert scaled.item() == pytest.approx(raw.item() * 1.0, rel=1e-5)
+    assert raw.item() > 0
+    assert scaled.item() == pytest.approx(raw.item() * 1.5, rel=1e-5)
 
 
 def test_bad_options_name_the_key():
@@ -167,3 +168,5 @@ def test_bad_options_name_the_key():
         ConvLoRA(ctx, loss_weight=-1)
     with pytest.raises(ValueError, match='conv_lora.per_window=.yes.'):
         ConvLoRA(ctx, per_window='yes')
+    with pytest.raises(ValueError, match='conv_lora.noisy_gating=.no.'):
+        ConvLoRA(ctx, noisy_gating='no')
