@@ -119,3 +119,21 @@ def test_get_flops_tool_reports_the_encoder(tmp_path):
     total = int(lines['total flops'])
     assert backbone == sam_flops.encoder_macs('tiny', 64, window=4)['total']
     assert total > backbone  # the mask decoder head adds its share
+
+
+def test_lora_update_added_in_place_is_counted():
+    rank, size, dims, depth = 4, 64, 64, 4
+    x = torch.rand(1, 3, size, size)
+    counts = []
+    for peft in (None, dict(lora=dict(rank=rank))):
+        model = SAMViT(arch='tiny', img_size=size, window_size=4,
+                       frozen=True, peft=peft).eval()
+        with torch.no_grad():
+            analyzer = get_flops.count_flops(model, x)
+            counts.append(analyzer.total())
+        assert 'aten::addmm_' not in analyzer.unsupported_ops()
+    tokens = (size // 16)**2
+    # per block: down-projection to q's and v's rank (dims -> 2 * rank),
+    # then the block up-projection (2 * rank -> the 3 * dims of q/k/v)
+    per_block = tokens * dims * 2 * rank + tokens * 2 * rank * 3 * dims
+    assert counts[1] - counts[0] == depth * per_block

@@ -6,7 +6,8 @@ Replaces mmseg 1.2.2's script, which fails twice on our stack:
   ``get_model_complexity_info``, which rejects that;
 * mmengine's counter has no handle for ``aten::scaled_dot_product_attention``
   and silently counts attention as zero. SAM's encoder runs its attention
-  through that op (a fifth of ViT-B's work at 1024 px), so we register one.
+  through that op (a fifth of ViT-B's work at 1024 px), so we register one;
+  likewise ``aten::addmm_``, LoRA's up-projection added in place.
 
 Same arguments as mmseg's script. FLOPs follow mmengine/fvcore: one fused
 multiply-add counts as one FLOP (``torch.utils.flop_counter`` counts two).
@@ -16,7 +17,7 @@ from typing import Any, List
 
 import torch
 from mmengine.analysis import FlopAnalyzer, parameter_count
-from mmengine.analysis.jit_handles import get_shape
+from mmengine.analysis.jit_handles import addmm_flop_jit, get_shape
 from mmengine.analysis.print_helper import _format_size
 from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
@@ -47,7 +48,10 @@ def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
 def count_flops(model: torch.nn.Module, inputs) -> FlopAnalyzer:
     """mmengine's FlopAnalyzer with attention counted."""
     analyzer = FlopAnalyzer(model, inputs)
-    analyzer.set_op_handle(**{SDPA: sdpa_flop_jit})
+    analyzer.set_op_handle(**{
+        SDPA: sdpa_flop_jit,
+        'aten::addmm_': addmm_flop_jit
+    })
     return analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(
         False)
 
@@ -89,7 +93,11 @@ def main():
         by_module = analyzer.by_module()
     unsupported = analyzer.unsupported_ops()
     line = '=' * 30
-    print(f"{line}\nInput shape: {tuple(data['inputs'].shape[-2:])}\n"
+    shape = tuple(data['inputs'].shape[-2:])
+    if shape != (h, w):  # what the test-time preprocessor pads to
+        print(f'--shape {h} {w}: the data preprocessor pads inputs to '
+              f'{shape}, which is what is counted')
+    print(f"{line}\nInput shape: {shape}\n"
           f'Flops: {_format_size(flops)}\n'
           f"Params: {_format_size(parameter_count(model)[''])}\n{line}")
     for name in ('backbone', 'neck', 'decode_head', 'auxiliary_head'):
