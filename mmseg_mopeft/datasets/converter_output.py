@@ -14,6 +14,10 @@ those listings trustworthy, every run goes through :class:`ConverterOutput`:
 * Files the converter did not write (not in its manifest nor in the journal
   of an interrupted run) are never deleted or mixed in: the run stops and
   names them, unless the caller passes ``overwrite=True``.
+* Files of the converter's input folders are never deleted or replaced, not
+  even with ``overwrite=True``: an output folder inside (or equal to) an
+  input folder may hold nothing but the converter's own files, and an
+  input folder inside the folders it replaces is refused.
 """
 import hashlib
 import os
@@ -31,15 +35,40 @@ class OutputFolderError(RuntimeError):
     """The output folder holds files this converter did not write."""
 
 
-def listing_digest(folder: str) -> str:
-    """SHA-1 of the names, sizes and modification times of all (non-hidden)
-    files under ``folder``: changes whenever an input file is added,
-    removed, replaced or edited, without reading any file."""
+def listing_digest(folder: str, exclude: Iterable[str] = ()) -> str:
+    """SHA-1 of the names, sizes and modification times of all files under
+    ``folder`` that are neither hidden nor below a hidden folder (``.git``,
+    staging folders), leaving out the paths in ``exclude`` (a converter's
+    own output, when it writes into its input folder): changes whenever an
+    input file is added, removed, replaced or edited, without reading any
+    file."""
+    skip = {osp.realpath(p) for p in exclude}
+    names = {osp.basename(p) for p in skip}
     digest = hashlib.sha1()
-    for rel in sorted(scandir(folder, recursive=True)):
-        stat = os.stat(osp.join(folder, rel))
+    for path in sorted(_visible_files(folder, skip, names)):
+        stat = os.stat(path)
+        rel = osp.relpath(path, folder)
         digest.update(f'{rel}\t{stat.st_size}\t{stat.st_mtime_ns}\n'.encode())
     return digest.hexdigest()
+
+
+def _visible_files(folder: str, skip: set, names: set):
+    """Paths of the files below ``folder`` as mmengine's ``scandir`` finds
+    them, but not descending into hidden folders nor into ``skip``."""
+    for entry in os.scandir(folder):
+        if entry.name.startswith('.') or (
+                entry.name in names and osp.realpath(entry.path) in skip):
+            continue
+        if entry.is_file():
+            yield entry.path
+        elif entry.is_dir():
+            yield from _visible_files(entry.path, skip, names)
+
+
+def _within(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or lies below it (links resolved)."""
+    path, folder = osp.realpath(path), osp.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def run_with_progress(func: Callable, tasks: list, nproc: int = 1) -> list:
@@ -69,10 +98,16 @@ class ConverterOutput:
         manifest: File name of the manifest below ``root``.
         owner: Identity stored in the manifest; a manifest with another
             identity (e.g. another dataset's) is not ours.
+        inputs: Folders the converter reads; none of their files is ever
+            removed or replaced (OutputFolderError instead).
     """
 
-    def __init__(self, root: str, subdirs: Iterable[str], manifest: str,
-                 owner: Dict[str, str]):
+    def __init__(self,
+                 root: str,
+                 subdirs: Iterable[str],
+                 manifest: str,
+                 owner: Dict[str, str],
+                 inputs: Iterable[str] = ()):
         self.root = root
         self.subdirs = tuple(subdirs)
         self.manifest_path = osp.join(root, manifest)
@@ -80,6 +115,20 @@ class ConverterOutput:
         self.stage = osp.join(root, f'.{owner["writer"]}.tmp')
         self._journal = osp.join(self.stage, 'journal.json')
         self._remove = set()
+        self.inputs = tuple(inputs)
+        for folder in self.inputs:
+            replaced = [p for p in self.paths() if _within(folder, p)]
+            if replaced:
+                raise OutputFolderError(
+                    f'the input folder {folder} lies in {replaced[0]}, which '
+                    f'this converter replaces (output folder {root}); '
+                    'choose an output folder that does not contain it')
+
+    def paths(self) -> tuple:
+        """The folders and the manifest this converter writes, e.g. to
+        leave them out of a listing of an input folder holding them."""
+        return (*(osp.join(self.root, s) for s in self.subdirs),
+                self.manifest_path, self.stage)
 
     # ----- reading the folder's state -----
     def existing(self) -> Dict[str, int]:
@@ -147,13 +196,14 @@ class ConverterOutput:
         """Prepare a rebuild; returns the empty staging folder to write into
         (same relative paths as in ``root``). Stops, naming them, when files
         under ``subdirs`` or the manifest are not ours, unless
-        ``overwrite``."""
+        ``overwrite``; even then when ``root`` lies in an input folder."""
         owned = set()
         try:
             content = self.manifest()
             if content is not None:
                 owned |= set(content['files'])
         except OutputFolderError:
+            self._keep_inputs({osp.basename(self.manifest_path)})
             if not overwrite:
                 raise
         if osp.isfile(self._journal):  # an interrupted rebuild: its files
@@ -162,6 +212,7 @@ class ConverterOutput:
                 owned |= set(journal['files'])
         existing = set(self.existing())
         foreign = existing - owned
+        self._keep_inputs(foreign)
         if foreign and not overwrite:
             raise OutputFolderError(
                 f'{self.root} holds {len(foreign)} files this converter did '
@@ -175,6 +226,19 @@ class ConverterOutput:
         if osp.isfile(self.manifest_path):
             os.remove(self.manifest_path)  # the output is not complete now
         return self.stage
+
+    def _keep_inputs(self, foreign) -> None:
+        """Stop when files this converter did not write (``foreign``,
+        relative to ``root``) lie in an input folder: they may be input."""
+        holding = [f for f in self.inputs if _within(self.root, f)]
+        if foreign and holding:
+            raise OutputFolderError(
+                f'the output folder {self.root} is the input folder '
+                f'{holding[0]} or lies in it, and holds {len(foreign)} files '
+                f'this converter did not write: {_example(foreign)}. They '
+                'may be input files, so they are never removed or replaced, '
+                'not even with overwrite (--overwrite): choose an output '
+                'folder outside the input folder, or move them away')
 
     def commit(self, files: Dict[str, int], manifest: dict) -> dict:
         """Replace the old output by the staged ``files`` (``{relative

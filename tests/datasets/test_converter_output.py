@@ -144,3 +144,87 @@ def test_listing_digest_sees_names_sizes_and_times(tmp_path):
     assert second != first
     _write(root, 'a/y.txt', '')
     assert listing_digest(root) != second
+
+
+def test_listing_digest_skips_hidden_folders(tmp_path):
+    root = str(tmp_path)
+    _write(root, 'a/x.txt', 'one')
+    first = listing_digest(root)
+    _write(root, '.git/objects/ab', 'blob')  # a hidden folder
+    _write(root, 'a/.cache/y.txt', 'cached')  # and one deeper down
+    _write(root, 'a/.hidden.txt', 'h')  # a hidden file
+    assert listing_digest(root) == first
+    _write(root, 'a/z.txt', '')
+    assert listing_digest(root) != first
+
+
+def test_listing_digest_leaves_out_the_excluded_paths(tmp_path):
+    root = str(tmp_path)
+    _write(root, 'images/a.png', 'raw')
+    first = listing_digest(root)
+    output = _output(root)  # writes into the folder it lists
+    _build(root, {'img_dir/t/a.png': 'out', 'ann_dir/t/a.png': 'o'}, {})
+    assert listing_digest(root) != first
+    assert listing_digest(root, exclude=output.paths()) == first
+    _write(root, 'images/b.png', 'new raw file')
+    assert listing_digest(root, exclude=output.paths()) != first
+
+
+@pytest.mark.parametrize('where', ['same', 'inside'])
+def test_files_of_an_input_folder_are_never_removed(tmp_path, where):
+    raw = str(tmp_path / 'raw')
+    root = raw if where == 'same' else osp.join(raw, 'prepared')
+    _write(raw, 'img_dir/test/raw_image.jpg', 'input')
+    if where == 'inside':
+        _write(root, 'img_dir/test/raw_image.jpg', 'input too')
+    before = _tree(raw)
+    for overwrite in (False, True):
+        output = ConverterOutput(root, ('img_dir', 'ann_dir'), 'meta.json',
+                                 OWNER, inputs=(raw, ))
+        with pytest.raises(OutputFolderError) as err:
+            output.begin(overwrite=overwrite)
+        message = str(err.value)
+        assert root in message and raw in message
+        assert 'img_dir/test/raw_image.jpg' in message
+        assert _tree(raw) == before
+
+
+def test_a_foreign_manifest_in_an_input_folder_is_kept(tmp_path):
+    raw = str(tmp_path / 'raw')
+    _write(raw, 'meta.json', '{"shipped": "with the dataset"}')
+    output = ConverterOutput(raw, ('img_dir', 'ann_dir'), 'meta.json', OWNER,
+                             inputs=(raw, ))
+    with pytest.raises(OutputFolderError, match='meta.json'):
+        output.begin(overwrite=True)
+    assert _tree(raw) == {'meta.json': '{"shipped": "with the dataset"}'}
+
+
+@pytest.mark.parametrize('sub', ['img_dir', 'img_dir/x', '.test_writer.tmp'])
+def test_an_input_folder_in_what_the_converter_replaces_is_refused(
+        tmp_path, sub):
+    root = str(tmp_path / 'out')
+    raw = osp.join(root, sub)
+    _write(raw, 'a.jpg', 'input')
+    with pytest.raises(OutputFolderError) as err:
+        ConverterOutput(root, ('img_dir', 'ann_dir'), 'meta.json', OWNER,
+                        inputs=(raw, ))
+    assert raw in str(err.value) and root in str(err.value)
+    assert _tree(raw) == {'a.jpg': 'input'}
+
+
+def test_own_files_in_an_input_folder_are_rebuilt(tmp_path):
+    raw = str(tmp_path / 'raw')
+    _write(raw, 'images/a.jpg', 'input')
+
+    def run(contents, settings):
+        output = ConverterOutput(raw, ('img_dir', 'ann_dir'), 'meta.json',
+                                 OWNER, inputs=(raw, ))
+        stage = output.begin(overwrite=True)
+        files = {rel: _write(stage, rel, text)
+                 for rel, text in contents.items()}
+        return output.commit(files, settings)
+
+    run({'img_dir/t/a.jpg': 'a', 'img_dir/t/b.jpg': 'b'}, dict(v=1))
+    run({'img_dir/t/c.jpg': 'c'}, dict(v=2))
+    assert {k: v for k, v in _tree(raw).items() if k != 'meta.json'} == {
+        'images/a.jpg': 'input', 'img_dir/t/c.jpg': 'c'}

@@ -1,9 +1,16 @@
 """MESSIoUMetric against a hand-computed confusion matrix."""
+import logging
+import os
+
 import numpy as np
+import pytest
 import torch
+from mmengine.logging import MMLogger
 from mmengine.structures import PixelData
+from mmseg.evaluation import IoUMetric
 from mmseg.structures import SegDataSample
 
+from mmseg_mopeft.datasets import FloodNetDataset
 from mmseg_mopeft.evaluation import MESSIoUMetric
 
 
@@ -44,6 +51,90 @@ def test_miou_and_coi_miou_match_hand_computation():
     assert abs(results['mIoU'] - round(expected_miou, 2)) < 1e-6
     assert abs(results['CoI-mIoU'] - round(expected_coi, 2)) < 1e-6
     assert abs(expected_miou - 100 * (3 / 6 + 4 / 6) / 3) < 1e-9
+
+
+def test_format_only_scores_nothing_as_iou_metric_does(tmp_path):
+    sample = SegDataSample()
+    sample.pred_sem_seg = PixelData(data=torch.zeros(1, 2, 2).long())
+    sample.set_metainfo(dict(img_path='/x/a.png'))
+    results = []
+    for cls in (IoUMetric, MESSIoUMetric):
+        metric = cls(format_only=True, output_dir=str(tmp_path / cls.__name__))
+        metric.dataset_meta = dict(classes=('a', 'b'),
+                                   classes_of_interest=(1, ))
+        metric.process({}, [sample.to_dict()])
+        results.append(metric.evaluate(1))
+        assert os.listdir(tmp_path / cls.__name__) == ['a.png']
+    assert results[1] == results[0]
+
+
+def _iou_by_hand(gt, pred, num_classes):
+    conf = np.zeros((num_classes, num_classes))
+    valid = gt != 255
+    np.add.at(conf, (gt[valid], pred[valid]), 1)
+    tp = np.diag(conf)
+    union = conf.sum(0) + conf.sum(1) - tp
+    return tp / np.where(union > 0, union, np.nan)
+
+
+FLOODNET = FloodNetDataset.METAINFO
+
+
+@pytest.mark.parametrize('subset', [
+    ('background', 'building-flooded', 'road-flooded', 'water'),
+    ('road-flooded', 'background'),  # reordered; index 3 beyond 2 classes
+    ('water', 'road-flooded', 'building-flooded', 'background', 'tree'),
+])
+def test_coi_miou_follows_a_subset_of_the_classes(subset):
+    dataset = FloodNetDataset(metainfo=dict(classes=subset), lazy_init=True,
+                              check_prepared=False)
+    rng = np.random.default_rng(0)
+    gt = rng.integers(0, len(subset), (16, 16))
+    pred = np.where(rng.random((16, 16)) < 0.7, gt,
+                    rng.integers(0, len(subset), (16, 16)))
+    # the classes of interest by name, found in the subset
+    names = [FLOODNET['classes'][i] for i in FLOODNET['classes_of_interest']]
+    coi = [subset.index(n) for n in names if n in subset]
+    expected = np.nanmean(_iou_by_hand(gt, pred, len(subset))[coi]) * 100
+
+    metric = MESSIoUMetric(iou_metrics=['mIoU'])
+    metric.dataset_meta = dataset.metainfo
+    metric.process({}, [_sample(pred, gt)])
+    assert abs(metric.evaluate(1)['CoI-mIoU'] - round(expected, 2)) < 1e-6
+
+
+def test_no_class_of_interest_selected_reports_no_coi_miou():
+    logger, records = MMLogger.get_current_instance(), []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        dataset = FloodNetDataset(
+            metainfo=dict(classes=('background', 'water')), lazy_init=True,
+            check_prepared=False)
+    finally:
+        logger.removeHandler(handler)
+    assert dataset.metainfo['classes_of_interest'] == ()
+    text = '\n'.join(r.getMessage() for r in records)
+    assert 'building-flooded' in text and 'no CoI-mIoU' in text
+    metric = MESSIoUMetric(iou_metrics=['mIoU'])
+    metric.dataset_meta = dataset.metainfo
+    gt = np.array([[0, 1], [1, 1]])
+    metric.process({}, [_sample(gt, gt)])
+    assert metric.evaluate(1) == dict(aAcc=100.0, mIoU=100.0, mAcc=100.0)
+
+
+def test_given_classes_of_interest_are_indices_into_the_given_classes():
+    dataset = FloodNetDataset(
+        metainfo=dict(classes=('background', 'water'),
+                      classes_of_interest=(1, )),
+        lazy_init=True, check_prepared=False)
+    assert dataset.metainfo['classes_of_interest'] == (1, )
+    metric = MESSIoUMetric(iou_metrics=['mIoU'])
+    metric.dataset_meta = dict(classes=('a', 'b'), classes_of_interest=(2, ))
+    metric.process({}, [_sample(np.zeros((2, 2)), np.zeros((2, 2)))])
+    with pytest.raises(ValueError, match=r'\[2\].*2 classes'):
+        metric.evaluate(1)
 
 
 def test_results_table_merges_paxray_and_averages_domains(tmp_path):

@@ -290,6 +290,33 @@ def test_foreign_files_are_refused(tmp_path):
     assert 'old_0_0.png' not in os.listdir(osp.join(out, 'images'))
 
 
+@pytest.mark.parametrize('where', ['same', 'source_in_images'])
+def test_source_files_are_never_removed_even_with_overwrite(tmp_path, where):
+    """OUT = SRC, or SRC inside OUT/images: the source's files would be
+    output files this converter did not write, which --overwrite removes."""
+    out = str(tmp_path / 'out')
+    src = out if where == 'same' else osp.join(out, 'images', 'src')
+    _two_image_source(src)
+    before = listing(src)
+    for overwrite in (False, True):
+        with pytest.raises(OutputFolderError) as err:
+            tiles.convert(src, out, 128, 56, overwrite=overwrite)
+        assert src in str(err.value) and out in str(err.value)
+        assert listing(src) == before
+
+
+def test_output_inside_the_source_is_a_no_op_on_rerun(tmp_path):
+    src = str(tmp_path / 'src')
+    out = osp.join(src, 'tiles')
+    _two_image_source(src)
+    first = tiles.convert(src, out, 128, 56)
+    mtime = os.stat(osp.join(out, 'tiles.json')).st_mtime_ns
+    assert tiles.convert(src, out, 128, 56) == first
+    assert os.stat(osp.join(out, 'tiles.json')).st_mtime_ns == mtime
+    assert tiles.convert(src, out, 128, 56, overwrite=True) == first
+    assert len(os.listdir(osp.join(src, 'images'))) == 2  # sources kept
+
+
 def test_parallel_tiling_equals_serial_with_progress(
         tmp_path, monkeypatch, capfd):
     src = str(tmp_path / 'src')

@@ -6,9 +6,11 @@ import os
 import os.path as osp
 import sys
 
+import numpy as np
 import pytest
 from helpers import REPO
 from mess_helpers import listing, make_deepcrack
+from PIL import Image
 
 
 def _load_tool():
@@ -87,3 +89,57 @@ def test_test_only_is_refused_where_unsupported(tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match=r"\['cwfid'\] cannot be prepared "
                        '--test-only'):
         run(monkeypatch, 'cwfid', str(tmp_path), '--test-only')
+
+
+def make_cwfid(root):
+    """A small CWFID in its authors' layout (key = raw folder name)."""
+    rng = np.random.default_rng(0)
+    colours = np.array([(0, 0, 0), (0, 255, 0), (255, 0, 0)], np.uint8)
+    for folder in ('images', 'annotations'):
+        os.makedirs(osp.join(root, folder))
+    for i in range(1, 5):
+        Image.fromarray(rng.integers(0, 255, (6, 8, 3), np.uint8)).save(
+            osp.join(root, 'images', f'{i:03d}_image.png'))
+        Image.fromarray(colours[rng.integers(0, 3, (6, 8))]).save(
+            osp.join(root, 'annotations', f'{i:03d}_annotation.png'))
+    with open(osp.join(root, 'train_test_split.yaml'), 'w') as f:
+        f.write('train: [1, 2, 3]\ntest: [4]\n')
+
+
+def test_all_into_the_raw_root_keeps_raw_files_and_reruns_as_no_op(
+        tmp_path, monkeypatch):
+    """``all data/`` with data/cwfid raw: the output is data/cwfid too."""
+    monkeypatch.chdir(tmp_path)
+    make_cwfid(osp.join('data', 'cwfid'))
+    raw_files = listing(osp.join('data', 'cwfid'))
+    with pytest.raises(SystemExit, match='raw data missing'):  # the others
+        run(monkeypatch, 'all', 'data')
+    prepared = listing(osp.join('data', 'cwfid'))
+    assert len(prepared) == len(raw_files) + 9  # 4 images, 4 labels, meta
+    meta = osp.join('data', 'cwfid', 'meta.json')
+    mtime = os.stat(meta).st_mtime_ns
+    for extra in ((), ('--overwrite', )):
+        with pytest.raises(SystemExit, match='raw data missing'):
+            run(monkeypatch, 'all', 'data', *extra)
+        assert os.stat(meta).st_mtime_ns == mtime  # nothing was redone
+        assert listing(osp.join('data', 'cwfid')) == prepared
+
+
+def test_a_label_value_of_no_class_stops_naming_file_and_value(
+        tmp_path, monkeypatch):
+    raw = str(tmp_path / 'zerowaste-f')
+    split = osp.join(raw, 'splits_final_deblurred', 'test')
+    for kind in ('data', 'sem_seg'):
+        os.makedirs(osp.join(split, kind))
+    Image.fromarray(np.zeros((6, 8, 3), np.uint8)).save(
+        osp.join(split, 'data', 'f.PNG'), format='PNG')
+    label = np.zeros((6, 8), np.uint8)
+    label[3, 4] = 6  # ZeroWaste's raw masks hold its 5 class ids 0..4
+    path = osp.join(split, 'sem_seg', 'f.PNG')
+    Image.fromarray(label).save(path, format='PNG')
+    with pytest.raises(SystemExit) as err:
+        run(monkeypatch, 'zerowaste', raw, '--out', str(tmp_path / 'out'),
+            '--test-only')
+    message = str(err.value)
+    assert message.startswith('zerowaste: ')
+    assert path in message and '[6]' in message

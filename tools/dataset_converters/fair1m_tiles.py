@@ -28,7 +28,9 @@ first) lists them with the settings and a digest of the source listing. A
 re-run with the same settings over an unchanged source and a complete
 output does nothing; otherwise the previous tiles are replaced, never mixed
 with the new ones. Files under ``OUT/images``/``OUT/labelXml`` that this
-converter did not write stop the run, unless ``--overwrite``.
+converter did not write stop the run, unless ``--overwrite``; when OUT is SRC
+or lies in it (or SRC lies in OUT's images/labelXml) they are source files
+and stop it even then, naming both folders.
 
 Bad input follows ``mmseg_mopeft/datasets/fair1m_parse.py``: unreadable
 XML, unknown classes and malformed polygons stop the run with the file named;
@@ -135,10 +137,12 @@ def convert(src: str,
     ext = '.' + ext.lstrip('.')
     pairs, no_image, no_xml = pair_images_and_annotations(
         osp.join(src, img_dir), osp.join(src, ann_dir))
+    output = ConverterOutput(out, ('images', 'labelXml'), 'tiles.json',
+                             dict(writer='fair1m_tiles'), inputs=(src, ))
     settings = dict(
         converter_version=VERSION,
         source=osp.abspath(src),
-        source_listing_sha1=listing_digest(src),
+        source_listing_sha1=listing_digest(src, exclude=output.paths()),
         tile_size=tile_size,
         overlap=overlap,
         min_visible=min_visible,
@@ -146,8 +150,6 @@ def convert(src: str,
         ann_dir=ann_dir,
         skip_empty=skip_empty,
         ext=ext)
-    output = ConverterOutput(out, ('images', 'labelXml'), 'tiles.json',
-                             dict(writer='fair1m_tiles'))
     manifest = output.current(settings)
     if manifest is not None:
         print_log(f'{out} is complete and up to date', logger='current')
@@ -243,7 +245,8 @@ def parse_args():
         '--overwrite',
         action='store_true',
         help='replace files under OUT/images and OUT/labelXml that this '
-        'converter did not write (otherwise they stop the run)')
+        'converter did not write (otherwise they stop the run); never '
+        'files of SRC')
     parser.add_argument(
         '--nproc',
         type=int,

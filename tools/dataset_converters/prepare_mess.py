@@ -11,7 +11,12 @@ for ``all``, RAW_DIR holds each dataset in the folder its archive unpacks to.
 Writes data/<key>/{img_dir,ann_dir}/{train,val,test} and data/<key>/meta.json.
 A re-run over an unchanged, complete output does nothing; anything else is
 rebuilt. An output folder holding files that no run for this dataset wrote
-is refused unless --overwrite is given.
+is refused unless --overwrite is given; inside the raw folder (e.g. ``all
+data/`` for a key named like its raw folder) such files are raw files and
+are refused even then. A label value no correct copy of the dataset has
+stops the run, naming the file; values mapped to ignore are counted in
+meta.json (``label_values_ignored``) and, where they are no class, warned
+about.
 """
 import argparse
 import os.path as osp
@@ -20,7 +25,8 @@ import sys
 from mmengine.config import DictAction
 
 from mmseg_mopeft.datasets.converter_output import OutputFolderError
-from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
+from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, LabelValueError,
+                                                RawDataError, prepare)
 
 
 def expand(name: str):
@@ -52,7 +58,8 @@ def main():
         '--overwrite',
         action='store_true',
         help='replace files in the output folder that this converter did '
-        'not write for this dataset (otherwise they stop the run)')
+        'not write for this dataset (otherwise they stop the run); never '
+        'files of the raw folder')
     parser.add_argument(
         '--nproc',
         type=int,
@@ -93,6 +100,8 @@ def main():
             continue
         except OutputFolderError as err:
             raise SystemExit(f'{key}: {err}')
+        except LabelValueError as err:
+            raise SystemExit(str(err))  # names the dataset already
         print(f"{key}: {meta['counts']} -> {out}")
     problems = []
     if no_test_only:

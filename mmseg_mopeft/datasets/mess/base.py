@@ -1,9 +1,11 @@
 """The base class of the MESS datasets: the facts each dataset declares, and
 the checks that the folder it reads is a finished preparation."""
 import json
+import logging
 import os.path as osp
 from typing import Optional, Tuple
 
+from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
@@ -35,6 +37,13 @@ class MESSDataset(BaseSegDataset):
     prepares it. Temporary files (``*.part.*``, anything below a hidden
     folder) are never samples. ``check_prepared=False`` reads a folder in
     this layout that ``prepare_mess.py`` did not write.
+
+    A config selecting a subset of the classes (``metainfo=dict(classes=
+    ...)``) gets ``classes_of_interest`` re-indexed like the labels (mmseg's
+    ``label_map``); classes of interest left out are dropped, and when none
+    is left the tuple is empty and ``MESSIoUMetric`` reports no CoI-mIoU
+    (a warning says so). ``classes_of_interest`` given in ``metainfo`` are
+    taken as indices into the classes given there.
     """
     key = ''
     img_suffix = '.png'
@@ -58,6 +67,27 @@ class MESSDataset(BaseSegDataset):
             if seg_map_suffix is None else seg_map_suffix,
             reduce_zero_label=False,
             **kwargs)
+        if 'classes_of_interest' not in (kwargs.get('metainfo') or {}):
+            self._reindex_classes_of_interest()
+
+    def _reindex_classes_of_interest(self) -> None:
+        """Make the declared (full class list) indices point at the same
+        classes in the selected ones, as ``label_map`` does for labels."""
+        declared = self.METAINFO.get('classes_of_interest')
+        if not self.label_map or declared is None:
+            return
+        kept = tuple(self.label_map[i] for i in declared
+                     if self.label_map.get(i, 255) != 255)
+        self._metainfo['classes_of_interest'] = kept
+        if len(kept) < len(declared):
+            names = self.METAINFO['classes']
+            dropped = [names[i] for i in declared
+                       if self.label_map.get(i, 255) == 255]
+            none = '' if kept else '; no CoI-mIoU is reported'
+            print_log(
+                f'{self._name}: classes of interest {dropped} are not among '
+                f'the selected classes{none}',
+                logger='current', level=logging.WARNING)
 
     def load_data_list(self):
         img_dir = self.data_prefix.get('img_path', '') or ''

@@ -4,12 +4,13 @@ from . import (atlantis, bdd100k, chase_db1,  # noqa: F401  (registration)
                dram, floodnet, foodseg103, isaid, isprs_potsdam,
                kvasir_instrument, mhp_v1, paxray, pst900, suim, uavid,
                worldfloods, zerowaste)
-from .base import (PREPARERS, MESSPreparer, Pair, RawDataError, carve,
-                   colours_to_ids, files_by_stem, keep_ids, pair_by_stem,
-                   prepare, read_ids, tile)
+from .base import (PREPARERS, LabelValueError, MESSPreparer, Pair,
+                   RawDataError, carve, colours_to_ids, files_by_stem,
+                   keep_ids, lookup, note_ignored, pair_by_stem, prepare,
+                   read_ids, tile)
 
 __all__ = [
-    'PREPARERS', 'MESSPreparer', 'Pair', 'RawDataError', 'carve',
-    'colours_to_ids', 'files_by_stem', 'keep_ids', 'pair_by_stem', 'prepare',
-    'read_ids', 'tile'
+    'PREPARERS', 'LabelValueError', 'MESSPreparer', 'Pair', 'RawDataError',
+    'carve', 'colours_to_ids', 'files_by_stem', 'keep_ids', 'lookup',
+    'note_ignored', 'pair_by_stem', 'prepare', 'read_ids', 'tile'
 ]

@@ -2,7 +2,8 @@
 
 Labels: ``masks/<split>/<folder>/<id>.png`` holds grey values 0..56 with 0 =
 void; like the official ATLANTIS loader and MESS, value v becomes class v-1
-and 0 (and anything above 56) becomes 255. Read through PIL.
+and 0 becomes 255 (its pixels are counted in ``meta.json``); a value above
+56 is an error naming the file. Read through PIL.
 
 Images sit in per-label folders and are named by Flickr photo id; like MESS
 we name outputs by that id. A photo filed under several folders is kept
@@ -75,4 +76,5 @@ class ATLANTIS(MESSPreparer):
         return splits
 
     def read_label(self, path):
-        return keep_ids(read_ids(path), _NUM_CLASSES, first=1)
+        return keep_ids(
+            read_ids(path), _NUM_CLASSES, path, first=1, void=(0, ))

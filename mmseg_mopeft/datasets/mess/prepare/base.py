@@ -18,10 +18,19 @@ file with its size and a digest of the raw folder's listing (names, sizes,
 modification times). A re-run is a no-op when the output matches
 ``meta.json`` exactly and the raw data, options and converter version are
 unchanged; otherwise the output is rebuilt from scratch. Files in ``<out>``
-that no run of this dataset wrote stop the run, unless ``overwrite``.
+that no run of this dataset wrote stop the run, unless ``overwrite``, and
+even then when ``<out>`` is the raw folder or lies in it (raw files are
+never removed); the output's own files are not part of the raw listing.
+
+Label values: a raw value the conversion sends to ignore (255) is recorded
+per split in ``meta.json`` (``label_values_ignored``: pixels, files, an
+example file; ``kind`` 'void' for the dataset's own void mark, 'no class'
+for valid values that are no class, which are also warned about); a value
+no correct copy of the dataset has stops the run (``LabelValueError``).
 """
 import hashlib
 import json
+import logging
 import os
 import os.path as osp
 import struct
@@ -44,7 +53,9 @@ from ..catalog import FromDatasetClass
 PREPARERS = Registry(
     'mess preparer', locations=['mmseg_mopeft.datasets.mess.prepare'])
 SPLITS = ('train', 'val', 'test')
-CONVERTER_VERSION = '2'  # 2: stable carve, byte copies, file lists
+# 2: stable carve, byte copies, file lists; 3: label values checked, the
+# ones sent to ignore recorded
+CONVERTER_VERSION = '3'
 # source suffixes holding the same format as an output suffix
 _SAME_FORMAT = {
     '.jpg': ('.jpg', '.jpeg'),
@@ -159,28 +170,96 @@ def read_ids(path: str) -> np.ndarray:
     return ids
 
 
-def keep_ids(ids: np.ndarray, num_classes: int, first: int = 0) -> np.ndarray:
+class LabelValueError(ValueError):
+    """A label holds a value that no correct copy of the dataset has."""
+
+
+_IGNORED: Optional[list] = None  # set by ``_read_label`` around read_label
+
+
+def note_ignored(path: str, value, pixels: int, void: bool = False):
+    """Record for ``meta.json`` that ``pixels`` pixels of the raw label
+    ``value`` (grey value or (R, G, B)) in ``path`` became ignore (255):
+    ``void`` for the dataset's own void/ignore mark, else a valid raw value
+    that is no class (warned about, as it loses labelled pixels)."""
+    if _IGNORED is not None and pixels:
+        _IGNORED.append((str(value), int(pixels), path, bool(void)))
+
+
+def _ranges(values) -> str:
+    """'0..3, 255' for [0, 1, 2, 3, 255]."""
+    runs: List[List[int]] = []
+    for v in sorted(values):
+        if runs and v == runs[-1][1] + 1:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    return ', '.join(str(a) if a == b else f'{a}..{b}' for a, b in runs)
+
+
+def lookup(ids: np.ndarray, lut: np.ndarray, path: str, void=(),
+           no_class=()) -> np.ndarray:
+    """``lut[ids]``: class ids of raw label values by a table of 256 (255 =
+    ignore). A value the table sends to 255 must be in ``void`` (the
+    dataset's own void mark) or ``no_class`` (documented values that are no
+    class); both are recorded (``note_ignored``). Any other value is no
+    value of a correct copy of the dataset: LabelValueError naming ``path``
+    and the value, rather than labelled pixels silently ignored."""
+    ids = np.asarray(ids)
+    ids = ids.astype(np.uint8) if ids.dtype == bool else ids
+    if ids.size and not 0 <= ids.min() <= ids.max() <= 255:
+        values, counts = np.unique(ids, return_counts=True)  # 16 bit, ...
+    else:
+        counts = np.bincount(ids.ravel(), minlength=256)
+        values = np.arange(len(counts))
+    values, counts = values[counts > 0].tolist(), counts[counts > 0].tolist()
+    lost = {v: n for v, n in zip(values, counts)
+            if not 0 <= v <= 255 or lut[v] == 255}
+    allowed = set(void) | set(no_class)
+    bad = [v for v in lost if v not in allowed]
+    if bad:
+        valid = set(np.flatnonzero(lut != 255).tolist()) | allowed
+        raise LabelValueError(
+            f'{path} holds the label value(s) {bad[:10]}, which no correct '
+            f'copy of this dataset has (its raw values: {_ranges(valid)}); '
+            'the file is damaged or from another dataset or version')
+    for value, pixels in lost.items():
+        note_ignored(path, value, pixels, value in void)
+    return lut[ids]
+
+
+def keep_ids(ids: np.ndarray, num_classes: int, path: str, first: int = 0,
+             void=()) -> np.ndarray:
     """Map stored values ``first .. first + num_classes - 1`` to class ids
-    ``0 .. num_classes - 1`` and everything else to 255 (ignore)."""
+    ``0 .. num_classes - 1`` and the dataset's ``void`` values to 255
+    (ignore); any other value is a LabelValueError (``lookup``)."""
     lut = np.full(256, 255, np.uint8)
     lut[first:first + num_classes] = np.arange(num_classes)
-    return lut[np.minimum(ids, 255)]
+    return lookup(ids, lut, path, void=void)
 
 
-def colours_to_ids(bgr: np.ndarray, colours: dict, rows: int = 256):
+def colours_to_ids(bgr: np.ndarray, colours: dict, path: str,
+                   rows: int = 256):
     """Class ids of an (H, W, 3) BGR colour label by a ``{(r, g, b): id}``
-    table; any other colour becomes 255. Processes ``rows`` rows at a time
-    so large masks need no full-size temporaries."""
+    table; any other colour becomes 255, recorded per colour as no class
+    (``note_ignored``). Processes ``rows`` rows at a time so large masks
+    need no full-size temporaries."""
     codes = np.array([r << 16 | g << 8 | b for r, g, b in colours])
     order = np.argsort(codes)
     codes = codes[order]
     ids = np.array(list(colours.values()), np.uint8)[order]
     out = np.empty(bgr.shape[:2], np.uint8)
+    unknown: Dict[int, int] = {}
     for y in range(0, bgr.shape[0], rows):
         block = bgr[y:y + rows].astype(np.int64)
         key = block[..., 2] << 16 | block[..., 1] << 8 | block[..., 0]
         pos = np.minimum(np.searchsorted(codes, key), len(codes) - 1)
-        out[y:y + rows] = np.where(codes[pos] == key, ids[pos], 255)
+        known = codes[pos] == key
+        out[y:y + rows] = np.where(known, ids[pos], 255)
+        for code, n in zip(*np.unique(key[~known], return_counts=True)):
+            unknown[int(code)] = unknown.get(int(code), 0) + int(n)
+    for code, n in sorted(unknown.items()):
+        note_ignored(path, (code >> 16, code >> 8 & 255, code & 255), n)
     return out
 
 
@@ -240,7 +319,7 @@ def pair_by_stem(images: Dict[str, str],
         if stems:
             print_log(f'{where}: {len(stems)} {kind.replace("_", " ")}: '
                       f'{stems[:10]}{" ..." if len(stems) > 10 else ""}',
-                      logger='current', level=30)
+                      logger='current', level=logging.WARNING)
         if unpaired is not None:
             unpaired.setdefault(kind, []).extend(f'{prefix}{s}' for s in stems)
     return pairs, found
@@ -336,17 +415,21 @@ def prepare(preparer: MESSPreparer,
                                  f'{seen[pair.stem]!r} and {split!r}')
             seen[pair.stem] = split
 
+    # raw files are never removed; the output may lie in the raw folder
+    # (``all data/`` for a key equal to its raw folder's name), so its own
+    # files are no raw data
+    output = ConverterOutput(out, ('img_dir', 'ann_dir'), 'meta.json',
+                             dict(writer='prepare_mess', dataset=preparer.key),
+                             inputs=(raw, ))
     # instance settings (e.g. composite='rgb') change the output too
     options = json.loads(json.dumps(vars(preparer), default=str))
     settings = dict(
         converter_version=version,
         options=options,
         raw_dir=osp.abspath(raw),
-        raw_listing_sha1=listing_digest(raw),
+        raw_listing_sha1=listing_digest(raw, exclude=output.paths()),
         splits=list(wanted),
         test_only=test_only)
-    output = ConverterOutput(out, ('img_dir', 'ann_dir'), 'meta.json',
-                             dict(writer='prepare_mess', dataset=preparer.key))
     meta = output.current(settings)
     if meta is not None:
         print_log(f'{preparer.key}: {out} is complete and up to date',
@@ -360,7 +443,9 @@ def prepare(preparer: MESSPreparer,
     files: Dict[str, int] = {}
     counts = dict.fromkeys(SPLITS, 0)
     images = dict(copied=0, converted=0, exif_orientation_reset=[])
-    for (split, _), samples in zip(tasks, results):
+    ignored = {split: {} for split in wanted}
+    for (split, _), (samples, values) in zip(tasks, results):
+        _count_ignored(ignored[split], values)
         for stem, written, how, reset in samples:
             for rel, size in written.items():
                 if rel in files:
@@ -379,17 +464,59 @@ def prepare(preparer: MESSPreparer,
         tile_size=preparer.tile_size,
         img_suffix=preparer.img_suffix,
         images=images,
+        label_values_ignored=ignored,
         unpaired=unpaired)
+    _warn_ignored(preparer.key, ignored)
     return output.commit(files, meta)
 
 
-def _write_pair(preparer: MESSPreparer, stage: str, task) -> list:
-    """Write one pair (or its tiles) below ``stage``; returns
-    ``[(stem, {relative path: size}, how, reset)]`` per written sample,
+def _count_ignored(table: dict, values) -> None:
+    """Add one label's ``note_ignored`` records to a split's table."""
+    for value, pixels, path, void in values:
+        entry = table.setdefault(
+            value, dict(kind='void' if void else 'no class', pixels=0,
+                        files=0, example=path))
+        entry['pixels'] += pixels
+        entry['files'] += 1
+
+
+def _warn_ignored(key: str, ignored: dict) -> None:
+    """Raw values that are no class lose labelled pixels: say so."""
+    for split, table in ignored.items():
+        for value, entry in table.items():
+            if entry['kind'] == 'no class':
+                print_log(
+                    f'{key} {split}: raw label value {value} is no class and '
+                    f'became ignore (255) in {entry["pixels"]} pixels of '
+                    f'{entry["files"]} files, e.g. {entry["example"]} '
+                    '(meta.json: label_values_ignored)',
+                    logger='current', level=logging.WARNING)
+
+
+def _read_label(preparer: MESSPreparer, pair: Pair):
+    """``preparer.read_label`` and what it recorded (``note_ignored``)."""
+    global _IGNORED
+    _IGNORED = []
+    try:
+        return preparer.read_label(pair.label), _IGNORED
+    except LabelValueError as err:
+        raise LabelValueError(f'{preparer.key}: {err}') from None
+    finally:
+        _IGNORED = None
+
+
+def _write_pair(preparer: MESSPreparer, stage: str, task) -> tuple:
+    """Write one pair (or its tiles) below ``stage``; returns what
+    ``_write_samples`` returns and the label's ``note_ignored`` records."""
+    split, pair = task
+    label, ignored = _read_label(preparer, pair)
+    return _write_samples(preparer, stage, split, pair, label), ignored
+
+
+def _write_samples(preparer, stage, split, pair, label) -> list:
+    """``[(stem, {relative path: size}, how, reset)]`` per written sample,
     ``how`` being 'copied' or 'converted', ``reset`` whether an EXIF
     orientation was removed."""
-    split, pair = task
-    label = preparer.read_label(pair.label)
     if preparer.copies_image(pair.image):
         return [_copy_image(preparer, stage, split, pair, label)]
     image = preparer.read_image(pair.image)

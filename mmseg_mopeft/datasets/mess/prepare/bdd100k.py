@@ -4,7 +4,8 @@ Labels: ``labels/sem_seg/masks`` holds the 19 train ids (0..18, 255 =
 unlabelled) as grey PNGs; ``labels/sem_seg/colormaps`` holds the same ids as
 the index array of palette PNGs (what MESS reads). We read ``masks`` where it
 exists and ``colormaps`` otherwise, always through PIL, because cv2/mmcv
-would expand a palette PNG into its colours. Values outside 0..18 become 255.
+would expand a palette PNG into its colours. 255 stays 255 (counted in
+``meta.json``); any other value outside 0..18 is an error naming the file.
 
 Splits: MESS evaluates on the official val split (1000 images), which is our
 test; the official train split (7000) loses a seeded 10% to our val. The
@@ -58,4 +59,4 @@ class BDD100K(MESSPreparer):
         return splits
 
     def read_label(self, path):
-        return keep_ids(read_ids(path), _NUM_CLASSES)
+        return keep_ids(read_ids(path), _NUM_CLASSES, path, void=(255, ))

@@ -14,7 +14,8 @@ class CorrosionCS(MESSPreparer):
     Labels are class ids already (0 background, 1 fair, 2 poor, 3 severe),
     read with PIL so a palette PNG gives its indices, not its display
     colours (an RGB reader would see colours); a grey mask saved as RGB is
-    accepted when its channels agree. Values above 3 become ignore (255).
+    accepted when its channels agree. A value above 3 (no class, and no
+    value of the dataset's masks) is an error naming the file.
     Images are written as PNG to avoid a second JPEG encoding.
     """
     key = 'corrosion_cs'
@@ -45,4 +46,4 @@ class CorrosionCS(MESSPreparer):
                     unpaired=unpaired)
 
     def read_label(self, path):
-        return keep_ids(read_ids(path), self.num_classes)
+        return keep_ids(read_ids(path), self.num_classes, path)

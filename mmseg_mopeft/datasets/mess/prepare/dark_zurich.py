@@ -4,8 +4,12 @@ Labels: ``<frame>_gt_labelIds.png`` holds Cityscapes label ids. Pixels whose
 ``<frame>_gt_invGray.png`` value is 255 (regions too dark to recognise) are
 ignored; then label id 0 becomes MESS's class 0 'unlabeled' and the ids of the
 19 Cityscapes train classes become 1..19 (= trainId + 1). MESS's converter
-fails on any other id; we map those (Cityscapes void ids) to 255, as
-Cityscapes' own trainIds do. Both masks are read through PIL.
+fails on any other id; we map the other Cityscapes label ids (0..33: void
+ids such as ego vehicle, and classes Cityscapes does not train on) to 255,
+as Cityscapes' own trainIds do, counted in ``meta.json`` and warned about;
+255 stays 255 (MESS too), invalid pixels are counted with it. A value
+outside 0..33 and 255 is no Cityscapes label id: an error naming the file.
+Both masks are read through PIL.
 
 Splits: the only labelled frames are MESS's 50-frame test set (train is
 unlabelled). All come from one recording (GOPR0356), where nearby frames look
@@ -20,12 +24,16 @@ import numpy as np
 from mmengine.logging import print_log
 from PIL import Image
 
-from .base import PREPARERS, MESSPreparer, pair_by_stem
+from .base import PREPARERS, MESSPreparer, lookup, pair_by_stem
 
 _IMAGE, _IDS, _INVALID = '_rgb_anon.png', '_gt_labelIds.png', '_gt_invGray.png'
 # Cityscapes label ids of MESS's classes 0..19
 _LABEL_IDS = (0, 7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27,
               28, 31, 32, 33)
+_LUT = np.full(256, 255, np.uint8)
+_LUT[list(_LABEL_IDS)] = np.arange(len(_LABEL_IDS))
+# the other Cityscapes label ids: valid, but no MESS class
+_NO_CLASS = tuple(sorted(set(range(34)) - set(_LABEL_IDS)))
 
 
 def _by_stem(pattern, suffix):
@@ -80,8 +88,8 @@ class DarkZurich(MESSPreparer):
     def read_label(self, label):
         ids_path, invalid_path = label
         ids, invalid = _read(ids_path), _read(invalid_path)
-        lut = np.full(256, 255, np.uint8)
-        lut[list(_LABEL_IDS)] = np.arange(len(_LABEL_IDS))
-        out = lut[np.minimum(ids, 255)]
-        out[invalid == 255] = 255
-        return out
+        if invalid.shape != ids.shape:
+            raise ValueError(f'{self.key}: {invalid_path} is '
+                             f'{invalid.shape}, {ids_path} {ids.shape}')
+        return lookup(np.where(invalid == 255, 255, ids), _LUT, ids_path,
+                      void=(255, ), no_class=_NO_CLASS)

@@ -5,7 +5,8 @@ void), read through PIL so a palette PNG gives its indices (cv2 would give
 colours). As in MESS, the 11 VOC classes DRAM annotates become 0..10 (bird,
 boat, bottle, cat, chair, cow, dog, horse, person, potted plant, sheep), VOC
 background and the VOC classes DRAM does not annotate become 11
-(background), 255 stays 255; ids above 20 become 255.
+(background), 255 stays 255 (counted in ``meta.json``); an id in 21..254
+is no VOC id: an error naming the file.
 
 Outputs are named ``<folder>_<name>`` (MESS's naming: names repeat across
 artists). Pairing uses paths relative to ``test``/``labels``, not MESS's
@@ -22,12 +23,15 @@ import os.path as osp
 import numpy as np
 from PIL import Image
 
-from .base import PREPARERS, MESSPreparer, carve, pair_by_stem
+from .base import PREPARERS, MESSPreparer, carve, lookup, pair_by_stem
 
 # VOC id -> DRAM class; every other VOC id (0..20) is background (11)
 _VOC_TO_DRAM = {3: 0, 4: 1, 5: 2, 8: 3, 9: 4, 10: 5, 12: 6, 13: 7, 15: 8,
                 16: 9, 17: 10}
 _BACKGROUND = 11
+_LUT = np.full(256, 255, np.uint8)
+_LUT[:21] = _BACKGROUND
+_LUT[list(_VOC_TO_DRAM)] = list(_VOC_TO_DRAM.values())
 
 
 def _by_stem(folder, suffix):
@@ -65,8 +69,4 @@ class DRAM(MESSPreparer):
         if voc.ndim != 2:
             raise ValueError(f'{self.key}: {path} is not a single-channel or '
                              f'palette PNG (shape {voc.shape})')
-        lut = np.full(256, 255, np.uint8)
-        lut[:21] = _BACKGROUND
-        for voc_id, cls in _VOC_TO_DRAM.items():
-            lut[voc_id] = cls
-        return lut[np.minimum(voc, 255)]
+        return lookup(voc, _LUT, path, void=(255, ))

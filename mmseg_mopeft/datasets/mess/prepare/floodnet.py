@@ -9,7 +9,7 @@ Splits: the official ones. test (448 images, 5571 tiles) is MESS's
 evaluation set; the official val (450) is not, so it is our val as is.
 
 Labels are class ids 0..9 already (single channel; a palette PNG is read
-as its indices); any other value becomes 255 (ignore).
+as its indices); any other value is an error naming the file.
 
 Tiling: 1024 px after splitting (4000x3000 -> 4x3 tiles). Image tiles are
 re-encoded as JPEG as in MESS, but at OpenCV's default quality 95 rather
@@ -51,4 +51,4 @@ class FloodNet(MESSPreparer):
         return dict(**splits, unpaired=unpaired)
 
     def read_label(self, path):
-        return keep_ids(read_ids(path), self.num_classes)
+        return keep_ids(read_ids(path), self.num_classes, path)

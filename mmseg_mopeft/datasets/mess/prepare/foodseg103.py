@@ -2,7 +2,8 @@
 
 Labels: ``Images/ann_dir/<split>/<id>.png`` already holds the class ids (0 =
 background, 1..103 = categories in ``category_id.txt`` order), as MESS uses
-them; read through PIL (grey or palette alike), values above 103 become 255.
+them; read through PIL (grey or palette alike); a value above 103 is an
+error naming the file.
 
 Splits: the official test split is MESS's test set; the official train split
 loses a seeded 10% to our val. MESS expects 2125 test pairs although 2135
@@ -46,4 +47,4 @@ class FoodSeg103(MESSPreparer):
         return splits
 
     def read_label(self, path):
-        return keep_ids(read_ids(path), _NUM_CLASSES)
+        return keep_ids(read_ids(path), _NUM_CLASSES, path)

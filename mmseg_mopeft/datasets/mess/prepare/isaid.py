@@ -18,7 +18,8 @@ so it is our ``test``; our ``val`` is ``carve(train, 0.1, seed=0)`` of the
 
 Labels: one RGB colour per class (table below, iSAID's official names in
 comments; the class names are MESS's). A colour outside the table becomes
-255 (ignore); MESS would keep its red value, which is 0 (= "others") for
+255 (ignore), counted per colour in ``meta.json`` and warned about; MESS
+would keep its red value, which is 0 (= "others") for
 every colour with red 0, so the two agree on masks holding table colours
 only. The lookup works on row blocks: DOTA images reach ~20000 px a side.
 
@@ -101,4 +102,4 @@ class ISAID(MESSPreparer):
                     unpaired=unpaired)
 
     def read_label(self, path):
-        return colours_to_ids(mmcv.imread(path, flag='color'), COLOURS)
+        return colours_to_ids(mmcv.imread(path, flag='color'), COLOURS, path)

@@ -24,7 +24,8 @@ graded edges, MESS does the same), then white 0 impervious surfaces
 yellow 4 car, red 5 clutter ("others"). The two remaining binarised colours
 become 255: magenta (MESS too) and black, which MESS turns into 0 "road"
 by keeping the red channel; black is no class in Potsdam (it marks the
-ignored boundaries in the eroded "noBoundary" labels).
+ignored boundaries in the eroded "noBoundary" labels). Their pixels are
+counted per colour in ``meta.json`` and warned about.
 
 Tiling: 1024 px after splitting (6x6 tiles, the last row/column padded).
 """
@@ -34,7 +35,7 @@ import mmcv
 import numpy as np
 
 from .base import (PREPARERS, MESSPreparer, RawDataError, carve, files_by_stem,
-                   pair_by_stem)
+                   note_ignored, pair_by_stem)
 
 TRAIN = tuple(f'top_potsdam_{xy}' for xy in (
     '2_10', '2_11', '2_12', '3_10', '3_11', '3_12', '4_10', '4_11', '4_12',
@@ -97,4 +98,9 @@ class ISPRSPotsdam(MESSPreparer):
 
     def read_label(self, path):
         bits = (mmcv.imread(path, flag='color') > 128).view(np.uint8)
-        return _LUT[bits[..., 2] << 2 | bits[..., 1] << 1 | bits[..., 0]]
+        code = bits[..., 2] << 2 | bits[..., 1] << 1 | bits[..., 0]
+        counts = np.bincount(code.ravel(), minlength=8)
+        for c in np.flatnonzero((_LUT == 255) & (counts > 0)):
+            colour = tuple(255 * (c >> k & 1) for k in (2, 1, 0))
+            note_ignored(path, colour, counts[c])
+        return _LUT[code]

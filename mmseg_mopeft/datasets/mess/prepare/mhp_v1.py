@@ -5,13 +5,17 @@ id, number of persons, person index), each holding part ids 0..18 (0 =
 others). An image's masks are merged with a pixel-wise maximum, as MESS does:
 background never hides a part, and where two persons' parts overlap the
 larger part id wins. Masks are matched to their image by the exact id before
-the last two ``_`` fields (not by prefix). Values above 18 become 255.
+the last two ``_`` fields (not by prefix). A value above 18 is an error
+naming the mask.
 
 Splits: the paper's split, as MESS materialises it: test = test_list.txt
 (MESS's test set, 980), train = the first 3000 names of train_list.txt, val =
 the rest of train_list.txt (1000). Images in neither list are listed, not
-used. Images are read with PIL's truncated-image tolerance, as MESS reads
-them (cv2 rejects a truncated JPEG); PIL does not apply EXIF orientation.
+used. A name listed twice (in both lists, or twice in one) is an error
+naming the file(s) and the name: the paper's 3000 / 1000 / 980 images are
+disjoint, so an overlap is a damaged list, not a split to guess at.
+Images are read with PIL's truncated-image tolerance, as MESS reads them
+(cv2 rejects a truncated JPEG); PIL does not apply EXIF orientation.
 """
 import glob
 import os.path as osp
@@ -20,7 +24,8 @@ from collections import defaultdict
 import numpy as np
 from PIL import Image, ImageFile
 
-from .base import PREPARERS, MESSPreparer, files_by_stem, pair_by_stem
+from .base import (PREPARERS, MESSPreparer, files_by_stem, keep_ids,
+                   pair_by_stem)
 
 _NUM_CLASSES = 19
 
@@ -28,6 +33,20 @@ _NUM_CLASSES = 19
 def _names(path):
     with open(path) as f:
         return [osp.splitext(line.strip())[0] for line in f if line.strip()]
+
+
+def _check_disjoint(key, lists):
+    """``lists``: ``{path: names}``; stop at the first name listed twice."""
+    seen = {}
+    for path, names in lists.items():
+        for name in names:
+            if name in seen:
+                where = (f'twice in {path}' if seen[name] == path else
+                         f'in both {seen[name]} and {path}')
+                raise ValueError(
+                    f'{key}: {name!r} is listed {where}; the official lists '
+                    'are disjoint, so the copy of the lists is damaged')
+            seen[name] = path
 
 
 @PREPARERS.register_module(name='mhp_v1')
@@ -52,9 +71,15 @@ class MHPv1(MESSPreparer):
             masks[osp.basename(path)[:-4].rsplit('_', 2)[0]].append(path)
         pairs, unpaired = pair_by_stem(images, dict(masks), self.key)
         by_stem = {p.stem: p for p in pairs}
-        trainval = _names(osp.join(raw, 'train_list.txt'))
+        lists = {
+            path: _names(path)
+            for path in (osp.join(raw, f'{s}_list.txt')
+                         for s in ('test', 'train'))
+        }
+        _check_disjoint(self.key, lists)
+        test, trainval = lists.values()
         names = dict(
-            test=_names(osp.join(raw, 'test_list.txt')),
+            test=test,
             train=trainval[:self.train_count],
             val=trainval[self.train_count:])
         splits = {
@@ -87,7 +112,6 @@ class MHPv1(MESSPreparer):
                 raise ValueError(f'{self.key}: {path} has shape '
                                  f'{parts.shape}; expected a single-channel '
                                  'mask the size of the other persons\' masks')
+            parts = keep_ids(parts, _NUM_CLASSES, path)  # ids: a check
             merged = parts if merged is None else np.maximum(merged, parts)
-        lut = np.full(256, 255, np.uint8)
-        lut[:_NUM_CLASSES] = np.arange(_NUM_CLASSES)
-        return lut[np.minimum(merged, 255)]
+        return merged

@@ -12,9 +12,9 @@ class PST900(MESSPreparer):
     The input is the 8-bit thermal image, as MESS evaluates it (written as
     3 identical channels); rgb/, thermal_raw/ and depth/ are not used.
     Labels are class ids already (0 background, 1 fire extinguisher,
-    2 backpack, 3 drill, 4 human = the "rescue randy" manikin); values
-    above 4 become ignore (255). The README's tree comments swap train and
-    test; test/ (288 pairs) is the test split, as in MESS.
+    2 backpack, 3 drill, 4 human = the "rescue randy" manikin); a value
+    above 4 is an error naming the file. The README's tree comments swap
+    train and test; test/ (288 pairs) is the test split, as in MESS.
     """
     key = 'pst900'
     raw_name = 'PST900_RGBT_Dataset'
@@ -42,4 +42,4 @@ class PST900(MESSPreparer):
                     unpaired=unpaired)
 
     def read_label(self, path):
-        return keep_ids(read_ids(path), self.num_classes)
+        return keep_ids(read_ids(path), self.num_classes, path)

@@ -19,7 +19,8 @@ Labels: exact RGB colour -> class id (table below; class names are
 MESS's). MESS matches PIL's grey-level ("L") value of each colour instead,
 which is the same on these eight colours but would also accept any other
 colour of equal grey value and fails on unknown ones; here any colour
-outside the table becomes 255 (ignore).
+outside the table becomes 255 (ignore), counted per colour in
+``meta.json`` and warned about.
 
 Tiling: 1024 px after splitting (3840x2160 / 4096x2160 -> 4x3 tiles).
 """
@@ -82,4 +83,4 @@ class UAVid(MESSPreparer):
             unpaired=unpaired)
 
     def read_label(self, path):
-        return colours_to_ids(mmcv.imread(path, flag='color'), COLOURS)
+        return colours_to_ids(mmcv.imread(path, flag='color'), COLOURS, path)

@@ -26,8 +26,9 @@ COG default) also need ``imagecodecs``. Write the two composites into
 different output folders to keep both (a run with the other composite
 replaces the output in the same folder).
 
-Labels: gt - 1 (land 0, water and flood 1, cloud 2); 0 (invalid) and any
-other value become 255. MESS leaves values above 3 as they are.
+Labels: gt - 1 (land 0, water and flood 1, cloud 2); 0 (invalid) becomes
+255, counted in ``meta.json``; a value above 3 is an error naming the file
+(MESS leaves such values as they are).
 
 Tiling: 1024 px after splitting.
 """
@@ -35,7 +36,8 @@ import os.path as osp
 
 import numpy as np
 
-from .base import PREPARERS, MESSPreparer, files_by_stem, pair_by_stem
+from .base import (PREPARERS, MESSPreparer, files_by_stem, keep_ids,
+                   pair_by_stem)
 
 # per-band mean and std of WorldFloods (B1..B12 incl. B8A and B10), the
 # constants MESS divides by (their float32 sum)
@@ -147,4 +149,4 @@ class WorldFloods(MESSPreparer):
         if gt.ndim != 2:
             raise ValueError(f'{path}: gt of shape {gt.shape}, expected one '
                              'band (WorldFloods v1; v2 has two)')
-        return np.where((gt >= 1) & (gt <= 3), gt - 1, 255).astype(np.uint8)
+        return keep_ids(gt, 3, path, first=1, void=(0, ))

@@ -13,8 +13,8 @@ class ZeroWaste(MESSPreparer):
     (lower-case ones are accepted too).
 
     Labels are class ids already (0 background or trash, 1 rigid plastic,
-    2 cardboard, 3 metal, 4 soft plastic); values above 4 become ignore
-    (255). Images are written with a lower-case .png suffix.
+    2 cardboard, 3 metal, 4 soft plastic); a value above 4 is an error
+    naming the file. Images are written with a lower-case .png suffix.
     """
     key = 'zerowaste'
     raw_name = 'zerowaste-f'
@@ -46,4 +46,4 @@ class ZeroWaste(MESSPreparer):
                 if p.lower().endswith('.png')}
 
     def read_label(self, path):
-        return keep_ids(read_ids(path), self.num_classes)
+        return keep_ids(read_ids(path), self.num_classes, path)

@@ -39,7 +39,7 @@ def make_raw(root):
                      exif=exif.tobytes())
         if photo != '7001':
             values = rng.integers(0, 57, (H, W)).astype(np.uint8)
-            values[0, :4] = (0, 1, 56, 57)
+            values[0, :4] = (0, 1, 56, 0)  # void, classes 0 and 55
             Image.fromarray(values).save(
                 osp.join(root, 'masks', split, folder, photo + '.png'))
             masks[f'{split}/{folder}/{photo}'] = values
@@ -78,6 +78,15 @@ def test_prepare_atlantis(tmp_path):
             assert label[0, :4].tolist() == [255, 0, 55, 255]
             img = mmcv.imread(osp.join(out, 'img_dir', split, stem + '.jpg'))
             assert img.shape == (H, W, 3)  # stored grid, not EXIF-rotated
+
+    # void (0) is counted per split, over the masks kept
+    for split, rels in sources.items():
+        zeros = [int((masks[f'{split}/{rel}'] == 0).sum()) for rel in rels]
+        entry = meta['label_values_ignored'][split].pop('0')
+        assert entry['kind'] == 'void' and entry['pixels'] == sum(zeros)
+        assert entry['files'] == len(rels) and entry['example'].endswith(
+            tuple(f'{rel}.png' for rel in rels))
+    assert meta['label_values_ignored'] == dict(train={}, val={}, test={})
 
     ds = load_split('ATLANTISDataset', out)
     assert len(ds) == 3

@@ -16,7 +16,7 @@ H, W = 12, 20
 
 def _label(rng):
     ids = rng.integers(0, 19, (H, W)).astype(np.uint8)
-    ids[0, :4] = (255, 19, 200, 18)  # unlabelled, two invalid, last class
+    ids[0, :4] = (255, 0, 255, 18)  # unlabelled, first class, last class
     return ids
 
 
@@ -87,7 +87,14 @@ def test_prepare_bdd100k(tmp_path):
     # palette colours were not taken for ids
     label = mmcv.imread(osp.join(out, 'ann_dir/test/v000a-0000b.png'),
                         flag='unchanged')
-    assert label[0, :4].tolist() == [255, 255, 255, 18]
+    assert label[0, :4].tolist() == [255, 0, 255, 18]
+    # unlabelled (255) is counted per split
+    for split, names in stems.items():
+        entry, = meta['label_values_ignored'][split].values()
+        assert (entry['kind'], entry['pixels'], entry['files']) == (
+            'void', sum(int((raw_ids[s] == 255).sum()) for s in names),
+            len(names))
+        assert list(meta['label_values_ignored'][split]) == ['255']
 
     # a re-run is idempotent
     assert prepare(PREPARERS.build(dict(type='bdd100k')), raw, out) == meta

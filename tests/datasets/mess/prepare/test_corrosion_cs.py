@@ -31,7 +31,7 @@ def save_mask(ids, path, form):
 
 def make_raw(root):
     """original/{Train,Test}/images/<n>.jpeg + masks/<n>.png holding ids
-    0..3 (and a stray 7) as palette, grey or 3-channel PNGs; a resized
+    0..3 as palette, grey or 3-channel PNGs; a resized
     512x512/ copy that must be ignored."""
     rng = np.random.default_rng(0)
     labels = {}
@@ -50,7 +50,6 @@ def make_raw(root):
             if stem == 'Te3':
                 continue  # a test image without mask
             ids = rng.integers(0, 4, SIZE, dtype=np.uint8)
-            ids[0, 0] = 7  # not a class: ignore
             save_mask(ids, osp.join(root, ROOT, folder, 'masks',
                                     stem + '.png'), forms[i % 3])
             labels[stem] = ids

@@ -85,6 +85,21 @@ def test_prepare_dark_zurich(tmp_path):
             np.testing.assert_array_equal(written, img)  # lossless png
     # contiguous blocks in frame order
     assert stems == dict(train=order[:6], val=order[6:8], test=order[8:])
+    # Cityscapes ids of no MESS class: counted, outside invalid regions;
+    # 255 (and the invalid regions) as void
+    for split, names in stems.items():
+        found = {}
+        for stem in names:
+            _, ids, invalid = frames[stem]
+            raw_ids = np.where(invalid == 255, 255, ids)
+            for value in (1, 4, 15, 18, 255):
+                if (raw_ids == value).any():
+                    found[str(value)] = found.get(str(value), 0) + int(
+                        (raw_ids == value).sum())
+        ignored = meta['label_values_ignored'][split]
+        assert {v: e['pixels'] for v, e in ignored.items()} == found
+        assert {v: e['kind'] for v, e in ignored.items()} == {
+            v: 'void' if v == '255' else 'no class' for v in found}
 
     ds = load_split('MESSDarkZurichDataset', out)
     assert len(ds) == 2

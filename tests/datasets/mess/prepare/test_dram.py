@@ -37,7 +37,7 @@ def make_raw(root):
     without label and a label without painting."""
     rng = np.random.default_rng(0)
     labels = {}
-    values = list(range(21)) + [255, 30]
+    values = list(range(21)) + [255]
     for artist in ('Monet', 'van Gogh'):
         for kind in ('test', 'labels', 'train'):
             os.makedirs(osp.join(root, kind, artist))
@@ -53,7 +53,7 @@ def make_raw(root):
             if artist == 'van Gogh' and i == 6:
                 continue
             voc = rng.choice(values, (H, W)).astype(np.uint8)
-            voc[0, :5] = (0, 3, 20, 255, 30)
+            voc[0, :5] = (0, 3, 20, 255, 255)
             img = Image.fromarray(voc, mode='P')
             img.putpalette(voc_palette())
             if i == 0:
@@ -95,6 +95,11 @@ def test_prepare_dram(tmp_path):
             assert img.shape == (H, W, 3)
     assert not stems['train'] & stems['val']
     assert not (stems['train'] | stems['val']) & stems['test']
+    for split, names in stems.items():  # void (255), counted
+        entry = meta['label_values_ignored'][split]['255']
+        assert (entry['kind'], entry['pixels'], entry['files']) == (
+            'void', sum(int((labels[s] == 255).sum()) for s in names),
+            len(names))
     assert set().union(*stems.values()) == {
         f'{a}_{i:03d}' for a in ('Monet', 'van Gogh') for i in range(6)}
 

@@ -27,7 +27,6 @@ def make_raw(root):
             img = np.stack([3 * xx, 4 * yy, 2 * (xx + yy)], -1).astype(
                 np.uint8) + 40
             ids = rng.integers(0, 10, (h, w)).astype(np.uint8)
-            ids[0, :2] = (10, 200)  # no FloodNet class -> ignore
             img_path = osp.join(root, split, f'{split}-org-img', stem + '.jpg')
             lab_path = osp.join(root, split, f'{split}-label-img',
                                 stem + '_lab.png')

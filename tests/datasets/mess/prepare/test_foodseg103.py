@@ -33,7 +33,7 @@ def make_raw(root):
             if split == 'train' and i == 0:
                 continue
             ids = rng.integers(0, 104, (H, W)).astype(np.uint8)
-            ids[0, :3] = (103, 104, 255)
+            ids[0, :3] = (103, 0, 1)
             img = Image.fromarray(ids, mode='L')
             if i == 1:
                 img = Image.fromarray(ids, mode='P')
@@ -59,7 +59,7 @@ def test_prepare_foodseg103(tmp_path):
             ids = labels[stem]
             np.testing.assert_array_equal(
                 label, np.where(ids <= 103, ids, 255))
-            assert label[0, :3].tolist() == [103, 255, 255]
+            assert label[0, :3].tolist() == [103, 0, 1]
             img = mmcv.imread(osp.join(out, 'img_dir', split,
                                        stem + '.jpg'))
             assert img.shape == (H, W, 3)

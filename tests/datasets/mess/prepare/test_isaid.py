@@ -1,5 +1,6 @@
 """iSAID preparation on a fixture in the authors' layout: DOTA images and
 iSAID semantic colour masks, tiled (tile size shrunk to 32 px)."""
+import glob
 import os
 import os.path as osp
 
@@ -7,6 +8,7 @@ import mmcv
 import numpy as np
 import pytest
 from mess_helpers import load_split, reference_tiles
+from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
@@ -53,6 +55,22 @@ def make_raw(root):
     return truth
 
 
+def unknown_colours(raw, stems):
+    """``{str(colour): pixels}`` of the UNKNOWN colours in the raw masks
+    of ``stems``, read with PIL: what meta.json must count."""
+    found = {}
+    for stem in sorted(stems):
+        path, = glob.glob(
+            osp.join(raw, '**', stem + '_instance_color_RGB.png'),
+            recursive=True)
+        rgb = np.asarray(Image.open(path).convert('RGB'))
+        for colour in UNKNOWN:
+            pixels = int((rgb == colour).all(-1).sum())
+            if pixels:
+                found[str(colour)] = found.get(str(colour), 0) + pixels
+    return found
+
+
 def build(**kwargs):
     preparer = PREPARERS.build(dict(type='isaid', **kwargs))
     preparer.tile_size = TILE
@@ -94,6 +112,12 @@ def test_prepare_isaid(tmp_path):
     assert sources['train'] | sources['val'] == {f'P{i:04d}' for i in range(7)}
     # tiles per image follow the image size: 40x70 -> 2x3, 32x33 -> 1x2 ...
     assert meta['counts']['test'] == 6 + 2 + 4
+    # colours outside the table: counted per split as no class
+    for split, stems in sources.items():
+        ignored = meta['label_values_ignored'][split]
+        assert {v: e['pixels'] for v, e in ignored.items()} == \
+            unknown_colours(raw, stems) != {}
+        assert {e['kind'] for e in ignored.values()} == {'no class'}
 
     # a re-run is idempotent
     assert prepare(build(), raw, out) == meta

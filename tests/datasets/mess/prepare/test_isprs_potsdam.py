@@ -8,6 +8,7 @@ import mmcv
 import numpy as np
 import pytest
 from mess_helpers import load_split, reference_tiles
+from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
@@ -45,6 +46,20 @@ def make_raw(root, ids=TRAIN + TEST + ['9_9']):
                      osp.join(root, 'Labels', f'{stem}_label.tif'))
         truth[stem] = (images, expected)
     return truth
+
+
+def no_class_colours(raw, stems):
+    """``{str(colour): pixels}`` of binarised black and magenta in the raw
+    labels of ``stems``, read with PIL."""
+    found = {}
+    for stem in sorted(stems):
+        with Image.open(osp.join(raw, 'Labels', f'{stem}_label.tif')) as img:
+            binary = np.where(np.asarray(img.convert('RGB')) > 128, 255, 0)
+        for colour in ((0, 0, 0), (255, 0, 255)):
+            pixels = int((binary == colour).all(-1).sum())
+            if pixels:
+                found[str(colour)] = found.get(str(colour), 0) + pixels
+    return found
 
 
 def build(**kwargs):
@@ -86,6 +101,11 @@ def test_prepare_isprs_potsdam(tmp_path):
     assert not stems['train'] & stems['val']
     assert stems['train'] | stems['val'] == {
         f'top_potsdam_{xy}' for xy in TRAIN}
+    for split, names in stems.items():  # no class: counted per colour
+        ignored = meta['label_values_ignored'][split]
+        assert {v: e['pixels'] for v, e in ignored.items()} == \
+            no_class_colours(raw, names) != {}
+        assert {e['kind'] for e in ignored.values()} == {'no class'}
 
     # the RGB composite: same tiles and labels, the RGB orthophoto as image
     rgb_out = str(tmp_path / 'rgb')

@@ -46,8 +46,6 @@ def make_raw(root):
             mask = np.zeros((H, W), np.uint8)
             y, x = rng.integers(0, H - 6), rng.integers(0, W - 8)
             mask[y:y + 6, x:x + 8] = rng.integers(1, 19, (6, 8))
-            if i == 1 and k == 1:
-                mask[H - 1, W - 1] = 40  # not a part id: ignored
             masks.append(mask)
             img = Image.fromarray(mask, mode='L')
             if k == 2:  # a palette-stored mask reads as its indices
@@ -56,7 +54,7 @@ def make_raw(root):
             img.save(osp.join(root, 'annotations',
                               f'{name}_{persons:02d}_{k:02d}.png'))
         top = np.max(masks, axis=0)
-        merged[name] = np.where(top <= 18, top, 255).astype(np.uint8)
+        merged[name] = top
     with open(osp.join(root, 'train_list.txt'), 'w') as f:
         f.write('\n'.join(f'{i:04d}.jpg' for i in (1, 2, 3, 4, 5, 6, 11)))
     with open(osp.join(root, 'test_list.txt'), 'w') as f:
@@ -92,7 +90,6 @@ def test_prepare_mhp_v1(tmp_path):
                 source = np.array(Image.open(
                     osp.join(raw, 'images', stem + '.jpg')))
                 assert np.abs(img.astype(int) - source).mean() < 8
-    assert merged['0001'][H - 1, W - 1] == 255
 
     ds = load_split('MHPv1Dataset', out)
     assert len(ds) == 2
@@ -111,3 +108,25 @@ def test_incomplete_raw_is_explained(tmp_path):
         prepare(PREPARERS.build(dict(type='mhp_v1')), str(raw),
                 str(tmp_path / 'out'))
     assert 'train_list.txt' in str(err.value)
+
+
+@pytest.mark.parametrize('lists', [
+    ('0001.jpg\n0002.jpg\n0007.jpg\n', '0007.jpg\n0008.jpg\n'),  # both
+    ('0001.jpg\n0002.jpg\n0001.jpg\n', '0007.jpg\n0008.jpg\n'),  # twice
+])
+def test_a_name_listed_twice_is_an_error(tmp_path, lists):
+    raw, out = str(tmp_path / 'LV-MHP-v1'), str(tmp_path / 'out')
+    make_raw(raw)
+    for name, text in zip(('train_list.txt', 'test_list.txt'), lists):
+        with open(osp.join(raw, name), 'w') as f:
+            f.write(text)
+    with pytest.raises(ValueError) as err:
+        prepare(PREPARERS.build(dict(type='mhp_v1', train_count=1)), raw,
+                out)
+    message = str(err.value)
+    twice = '0007' if '0007' in lists[0] else '0001'
+    assert f"'{twice}'" in message
+    assert osp.join(raw, 'train_list.txt') in message
+    if twice == '0007':
+        assert osp.join(raw, 'test_list.txt') in message
+    assert not osp.exists(out)

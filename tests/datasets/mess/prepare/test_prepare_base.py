@@ -11,6 +11,7 @@ import pytest
 from mess_helpers import listing, load_split, make_deepcrack
 from PIL import Image
 
+from mmseg_mopeft.datasets.converter_output import OutputFolderError
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, Pair, RawDataError,
                                                 carve, prepare)
 from mmseg_mopeft.datasets.mess.prepare.deepcrack import DeepCrack
@@ -159,6 +160,39 @@ def test_rerun_over_complete_output_is_a_no_op(tmp_path):
     assert set(meta['files']) == set(listing(out)) - {'meta.json'}
     assert all(meta['files'][rel] == osp.getsize(osp.join(out, rel))
                for rel in meta['files'])
+
+
+@pytest.mark.parametrize('where', ['raw', 'raw/prepared'])
+def test_output_in_the_raw_folder_reruns_as_a_no_op(tmp_path, where):
+    """``prepare_mess.py all data/`` writes data/<key> into the raw folder
+    data/<key> where both names agree: its own output is no raw data."""
+    raw = str(tmp_path / 'raw')
+    out = str(tmp_path / where)
+    make_deepcrack(raw)
+    meta = prepare(deepcrack(), raw, out)
+    times = {rel: os.stat(osp.join(out, rel)).st_mtime_ns
+             for rel in listing(out)}
+    assert prepare(deepcrack(), raw, out) == meta
+    assert {rel: os.stat(osp.join(out, rel)).st_mtime_ns
+            for rel in listing(out)} == times
+    # a raw change is still seen
+    os.remove(osp.join(raw, 'test_lab', 'te004.png'))
+    os.remove(osp.join(raw, 'test_img', 'te004.jpg'))
+    assert prepare(deepcrack(), raw, out)['counts']['test'] == 4
+
+
+def test_overwrite_never_removes_raw_files(tmp_path):
+    raw = str(tmp_path / 'raw')
+    make_deepcrack(raw)
+    theirs = osp.join(raw, 'ann_dir', 'notes.png')  # in what we write
+    os.makedirs(osp.dirname(theirs))
+    with open(theirs, 'wb') as f:
+        f.write(b'part of the raw folder')
+    before = listing(raw)
+    with pytest.raises(OutputFolderError) as err:
+        prepare(deepcrack(), raw, raw, overwrite=True)
+    assert raw in str(err.value) and 'ann_dir/notes.png' in str(err.value)
+    assert listing(raw) == before
 
 
 # item 3: the val carve depends on each stem alone

@@ -15,7 +15,7 @@ SIZE = (9, 16)
 
 def make_raw(root):
     """{train,test}/{rgb,thermal,thermal_raw,depth,labels}/<n>.png; labels
-    hold ids 0..4 (and a stray 9). train has a thermal image without
+    hold ids 0..4. train has a thermal image without
     label, test a label without thermal image."""
     rng = np.random.default_rng(0)
     thermals, labels = {}, {}
@@ -40,7 +40,6 @@ def make_raw(root):
             if (split, i) == ('train', 10):
                 continue
             ids = rng.integers(0, 5, SIZE, dtype=np.uint8)
-            ids[0, 0] = 9
             Image.fromarray(ids).save(
                 osp.join(root, split, 'labels', stem + '.png'))
             labels[stem] = ids

@@ -7,6 +7,7 @@ import mmcv
 import numpy as np
 import pytest
 from mess_helpers import load_split, reference_tiles
+from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
@@ -42,6 +43,22 @@ def make_raw(root):
     os.remove(osp.join(root, 'uavid_train', 'seq1', 'Labels', '000100.png'))
     del truth['seq1_000100']
     return truth
+
+
+def unknown_colours(raw, stems):
+    """``{str(colour): pixels}`` of the UNKNOWN colours in the raw labels
+    of ``stems`` (``<seq>_<frame>``), read with PIL."""
+    found = {}
+    for stem in sorted(stems):
+        seq, frame = stem.split('_')
+        path, = (p for s in ('train', 'val') if osp.isfile(p := osp.join(
+            raw, f'uavid_{s}', seq, 'Labels', frame + '.png')))
+        rgb = np.asarray(Image.open(path).convert('RGB'))
+        for colour in UNKNOWN:
+            pixels = int((rgb == colour).all(-1).sum())
+            if pixels:
+                found[str(colour)] = found.get(str(colour), 0) + pixels
+    return found
 
 
 def build():
@@ -81,6 +98,11 @@ def test_prepare_uavid(tmp_path):
     assert len(seqs['val']) == 1 and not seqs['train'] & seqs['val']
     assert seqs['train'] | seqs['val'] == set(TRAIN_SEQS)
     assert len(stems['train']) + len(stems['val']) == 11
+    for split in ('train', 'val', 'test'):  # no class: counted per colour
+        ignored = meta['label_values_ignored'][split]
+        assert {v: e['pixels'] for v, e in ignored.items()} == \
+            unknown_colours(raw, stems[split]) != {}
+        assert {e['kind'] for e in ignored.values()} == {'no class'}
 
     dataset = load_split('UAVidDataset', out)
     assert len(dataset) == 4 * 6

@@ -45,7 +45,7 @@ def make_raw(root, counts=(('train', 3), ('val', 2), ('test', 2))):
             h, w = SIZES[n % len(SIZES)]
             s2 = rng.integers(0, 12000, (13, h, w), dtype=np.uint16)
             gt = rng.integers(0, 4, (h, w), dtype=np.uint8)
-            gt[0, :2] = (4, 9)  # no WorldFloods value
+            gt[0, :2] = (0, 3)  # invalid, cloud
             layout = dict(LAYOUTS[n % len(LAYOUTS)])
             if layout['planarconfig'] == 'contig':
                 s2_file = s2.transpose(1, 2, 0)
@@ -106,6 +106,11 @@ def test_prepare_worldfloods(tmp_path):
     stems = check(out, truth, 'irrg')
     assert stems == {s: {k for k in truth if k.endswith(s)}
                      for s in ('train', 'val', 'test')}
+    for split, scenes in stems.items():  # invalid (0) pixels, counted
+        entry = meta['label_values_ignored'][split]['0']
+        assert (entry['kind'], entry['pixels'], entry['files']) == (
+            'void', sum(int((truth[s][1] == 255).sum()) for s in scenes),
+            len(scenes))
 
     rgb_out = str(tmp_path / 'rgb')
     assert prepare(build(composite='rgb'), raw, rgb_out)['counts'] == \

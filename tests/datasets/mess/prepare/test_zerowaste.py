@@ -17,8 +17,8 @@ COUNTS = dict(train=5, val=2, test=3)
 
 
 def make_raw(root):
-    """<split>/data/<n>.PNG and <split>/sem_seg/<n>.PNG with ids 0..4 (and
-    a stray 200), grey or repeated in 3 channels; one pair uses .png; the
+    """<split>/data/<n>.PNG and <split>/sem_seg/<n>.PNG with ids 0..4,
+    grey or repeated in 3 channels; one pair uses .png; the
     val split has an extra mask without frame."""
     rng = np.random.default_rng(0)
     labels = {}
@@ -34,7 +34,6 @@ def make_raw(root):
                     osp.join(root, ROOT, split, 'data', stem + suffix),
                     format='PNG')
             ids = rng.integers(0, 5, SIZE, dtype=np.uint8)
-            ids[-1, -1] = 200
             mask = ids if i % 2 else np.repeat(ids[..., None], 3, axis=-1)
             Image.fromarray(mask).save(
                 osp.join(root, ROOT, split, 'sem_seg', stem + suffix),
