@@ -28,13 +28,14 @@ def parse_args():
         type=str,
         help='directory to save the prediction masks (as PNG files); for '
         'detection configs: a folder for the AP table and detections, or '
-        'a .pkl file for mmdet\'s analysis tools')
+        'a .pkl file for mmdet\'s analysis tools. The folder must be new or '
+        'empty and the .pkl file new: nothing there is overwritten')
     parser.add_argument(
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
         '--show-dir',
-        help='directory where painted images will be saved. If specified, '
-        'it will be automatically saved to the work_dir/timestamp/show_dir')
+        help='directory where painted images will be saved; it must be new '
+        'or empty: nothing there is overwritten')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
@@ -86,6 +87,32 @@ def trigger_visualization_hook(cfg, args):
     return cfg
 
 
+def refuse_used_output(option: str, path: str) -> None:
+    """Outputs go to a new file or a new or empty folder: a run never
+    overwrites files it did not write (a user's, an earlier run's)."""
+    if not osp.exists(path):
+        return
+    if path.endswith(('.pkl', '.pickle')) or not osp.isdir(path):
+        raise FileExistsError(
+            f'{option} {path} exists; tools/test.py does not overwrite it: '
+            f'give a new path or remove it')
+    entries = sorted(os.listdir(path))
+    if entries:
+        shown = ', '.join(entries[:3]) + (', ...' if len(entries) > 3 else '')
+        raise FileExistsError(
+            f'{option} {path} is not empty ({shown}); tools/test.py writes '
+            f'into a new or empty folder only, so that it overwrites '
+            f'nothing: give another folder or empty this one')
+
+
+def _launch_rank() -> int:
+    """This process's global rank as the launcher set it (0 alone)."""
+    for key in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        if key in os.environ:
+            return int(os.environ[key])
+    return 0
+
+
 def is_detection(cfg) -> bool:
     """A FAIR-1M (mmdet) config rather than a segmentation one."""
     return cfg.default_hooks.get('visualization', {}).get(
@@ -106,6 +133,12 @@ def main():
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     set_checkpoint_keys_check(cfg, args.allow_partial)
+    # rank 0 checks before it joins the other ranks: none has written yet
+    if _launch_rank() == 0:
+        for option, path in (('--out', args.out),
+                             ('--show-dir', args.show_dir)):
+            if path is not None:
+                refuse_used_output(option, path)
 
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)

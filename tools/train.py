@@ -23,7 +23,9 @@ def parse_args():
         const='auto',
         metavar='PATH',
         help='resume from PATH, or without PATH from the newest readable '
-        'checkpoint in the work_dir (from scratch when there is none)')
+        'checkpoint of the last run in the work_dir (the one last_checkpoint '
+        'names, or an earlier one of that run if it is broken); when there '
+        'is none, start from the config\'s load_from, else from scratch')
     parser.add_argument(
         '--allow-partial',
         action='store_true',
@@ -82,8 +84,15 @@ def main():
                 cfg.optim_wrapper.type = 'AmpOptimWrapper'
                 cfg.optim_wrapper.loss_scale = 'dynamic'
 
-    if args.resume == 'auto':  # newest readable checkpoint of work_dir
-        cfg.resume, cfg.load_from = True, None
+    if args.resume == 'auto':
+        # CheckpointRecoveryHook: the work dir's newest readable checkpoint,
+        # else load_from (weights only), else from scratch
+        cfg.resume = 'auto'
+        hooks = list(cfg.get('custom_hooks', None) or [])
+        if not any(h.get('type') in ('CheckpointRecoveryHook',
+                                     'mmseg.CheckpointRecoveryHook')
+                   for h in hooks):
+            cfg.custom_hooks = hooks + [dict(type='CheckpointRecoveryHook')]
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     set_checkpoint_keys_check(cfg, args.allow_partial)

@@ -12,8 +12,8 @@ truncated or foreign file with a zip or pickle error that names no file.
   ``Pretrained`` init) is replaced by ``load_from_local``, which loads
   the same way and turns failures into ``CheckpointFileError`` naming the
   file and what is wrong with it.
-* ``resume_candidates`` lists a work dir's checkpoints, newest first, for
-  ``--resume`` to fall back past broken ones.
+* ``resume_candidates`` lists the checkpoints of a work dir's last run,
+  newest first, for ``--resume`` to fall back past broken ones.
 """
 import os
 import os.path as osp
@@ -154,23 +154,37 @@ def resume_candidates(work_dir: str) -> Tuple[List[str], Optional[str]]:
     """Checkpoints to resume from, newest first, and the ``last_checkpoint``
     record's target (None without one).
 
-    Candidates: ``iter_<n>.pth``/``epoch_<n>.pth`` in ``work_dir`` and the
-    file ``last_checkpoint`` names; ordered by step, then modification time.
+    The record names the newest checkpoint of the last run in ``work_dir``
+    (mmengine's auto resume takes it). A later run rewrites the record, not
+    the ``iter_<n>.pth`` files an earlier, longer run left: the highest step
+    may be stale. So with a record the candidates are its target, then the
+    ``iter_<n>.pth``/``epoch_<n>.pth`` files of ``work_dir`` with a lower
+    step (that run's earlier checkpoints, the fallback when the target is
+    truncated); a missing target is replaced by the work dir's file of the
+    same name (a moved work dir). Without a record: all those files, by
+    step, then modification time.
     """
     if not osp.isdir(work_dir):
         return [], None
-    paths = {
-        osp.join(work_dir, name)
-        for name in os.listdir(work_dir) if _STEP_FILE.match(name)
-    }
-    pointer, target = osp.join(work_dir, 'last_checkpoint'), None
+    paths = [
+        osp.join(work_dir, name) for name in os.listdir(work_dir)
+        if _STEP_FILE.match(name)
+    ]
+    pointer, target, first = osp.join(work_dir, 'last_checkpoint'), None, []
     if osp.isfile(pointer):
         with open(pointer) as f:
             target = f.read().strip() or None
-        if target and osp.isfile(target):
-            paths = {p for p in paths if not osp.samefile(p, target)}
-            paths.add(target)
-    return sorted(
+    if target is not None:
+        limit, name = _step_of(target), osp.basename(target)
+        if osp.isfile(target):
+            first = [target]
+            paths = [p for p in paths if _step_of(p) < limit]
+        else:
+            paths = [
+                p for p in paths
+                if _step_of(p) < limit or osp.basename(p) == name
+            ]
+    return first + sorted(
         paths, key=lambda p: (_step_of(p), osp.getmtime(p)),
         reverse=True), target
 

@@ -110,3 +110,31 @@ def test_resume_candidates_newest_first(tmp_path):
     ]
     assert pointer == str(tmp_path / 'iter_10.pth')
     assert resume_candidates(str(tmp_path / 'nowhere')) == ([], None)
+
+
+def _names(work_dir):
+    return [osp.basename(p) for p in resume_candidates(str(work_dir))[0]]
+
+
+def test_resume_candidates_skip_a_stale_run_left_in_the_work_dir(tmp_path):
+    """Run A wrote iter_2/4/6; run B, from scratch in the same dir, wrote
+    iter_2/4 (over A's) and the record: A's iter_6 is not B's."""
+    for step in (2, 4, 6):
+        torch.save({}, str(tmp_path / f'iter_{step}.pth'))
+    with open(tmp_path / 'last_checkpoint', 'w') as f:
+        f.write(str(tmp_path / 'iter_4.pth'))
+    assert _names(tmp_path) == ['iter_4.pth', 'iter_2.pth']
+    os.remove(tmp_path / 'last_checkpoint')  # no record: by step
+    assert _names(tmp_path) == ['iter_6.pth', 'iter_4.pth', 'iter_2.pth']
+
+
+def test_resume_candidates_of_a_record_naming_a_missing_file(tmp_path):
+    """A moved work dir: the record names the old path."""
+    for step in (2, 4, 6):
+        torch.save({}, str(tmp_path / f'iter_{step}.pth'))
+    with open(tmp_path / 'last_checkpoint', 'w') as f:
+        f.write('/moved/away/iter_4.pth')
+    candidates, pointer = resume_candidates(str(tmp_path))
+    assert candidates == [str(tmp_path / 'iter_4.pth'),
+                          str(tmp_path / 'iter_2.pth')]
+    assert pointer == '/moved/away/iter_4.pth'

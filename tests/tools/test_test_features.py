@@ -1,8 +1,11 @@
 """tools/test.py: --tta combines with --record-gates, --show-dir and --out;
-a pickle --out is refused for segmentation configs."""
+a pickle --out is refused for segmentation configs; --out and --show-dir
+never overwrite files; --record-gates under dist_test.sh: one row per image,
+in dataset order."""
 import importlib.util
 import json
 import os.path as osp
+import socket
 import sys
 
 import mmcv
@@ -10,6 +13,8 @@ import numpy as np
 import pytest
 import torch
 from helpers import REPO, run_tool, tiny_config
+from mmengine.config import Config
+from mmengine.runner import Runner
 from mmseg.registry import MODELS
 
 from mmseg_mopeft.datasets import generate_shapes
@@ -38,6 +43,7 @@ def mopeft_run(tmp_path_factory, tiny_sam_ckpt):
 def test_tta_with_gates_show_dir_and_out(tmp_path, mopeft_run):
     cfg_file, ckpt, root = mopeft_run
     work, show, out = tmp_path / 'work', tmp_path / 'show', tmp_path / 'out'
+    out.mkdir()  # an empty folder is fine
     run_tool([
         sys.executable, 'tools/test.py', cfg_file, ckpt, '--tta',
         '--record-gates', '--show-dir',
@@ -68,13 +74,18 @@ def test_tta_with_gates_show_dir_and_out(tmp_path, mopeft_run):
         assert set(np.unique(pred)) <= {0, 1}
 
 
-def test_pickle_out_is_for_detection_only(tmp_path, mopeft_run,
-                                          monkeypatch):
-    cfg_file, ckpt, _ = mopeft_run
+def _test_tool():
     spec = importlib.util.spec_from_file_location(
         'test_tool', osp.join(REPO, 'tools', 'test.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    return tool
+
+
+def test_pickle_out_is_for_detection_only(tmp_path, mopeft_run,
+                                          monkeypatch):
+    cfg_file, ckpt, _ = mopeft_run
+    tool = _test_tool()
     monkeypatch.setattr(sys, 'argv', [
         'test.py', cfg_file, ckpt, '--out',
         str(tmp_path / 'preds.pkl'), '--work-dir',
@@ -84,3 +95,62 @@ def test_pickle_out_is_for_detection_only(tmp_path, mopeft_run,
                        'predictions is written for detection'):
         tool.main()
     assert not (tmp_path / 'preds.pkl').exists()
+
+
+@pytest.mark.parametrize('option, name', [('--out', '0001.png'),
+                                          ('--show-dir', 'notes.txt'),
+                                          ('--out', 'preds.pkl')])
+def test_outputs_never_overwrite_files(tmp_path, mopeft_run, monkeypatch,
+                                       option, name):
+    """--out/--show-dir take a new or empty folder (a .pkl: a new file);
+    otherwise the run stops before writing, naming what is there."""
+    cfg_file, ckpt, _ = mopeft_run
+    folder = tmp_path / 'given'
+    folder.mkdir()
+    mine = folder / name
+    mine.write_bytes(b'not to be overwritten')
+    path = str(mine if name.endswith('.pkl') else folder)
+    monkeypatch.setattr(sys, 'argv', [
+        'test.py', cfg_file, ckpt, option, path, '--work-dir',
+        str(tmp_path / 'work')
+    ])
+    expected = 'exists' if name.endswith('.pkl') else f'not empty .{name}'
+    with pytest.raises(FileExistsError, match=f'{option} .*{expected}'):
+        _test_tool().main()
+    assert mine.read_bytes() == b'not to be overwritten'
+    assert sorted(p.name for p in folder.iterdir()) == [name]
+
+
+def _free_port() -> str:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return str(sock.getsockname()[1])
+
+
+@pytest.mark.slow  # two tools/test.py processes
+def test_gates_of_two_processes_are_one_row_per_image(tmp_path,
+                                                      mopeft_run):
+    """3 images on 2 ranks: DefaultSampler pads rank 1 with image 0 and
+    deals the images out in turn; the file lists each image once, in
+    dataset order, with the values a single process records."""
+    cfg_file, ckpt, _ = mopeft_run
+    cfg = Config.fromfile(cfg_file)
+    cfg.load_from, cfg.work_dir = ckpt, str(tmp_path / 'one')
+    cfg.custom_hooks.append(dict(type='GateRecorderHook'))
+    Runner.from_cfg(cfg).test()
+    run_tool(['bash', 'tools/dist_test.sh', cfg_file, ckpt, '2',
+              '--record-gates', '--work-dir', str(tmp_path / 'two')],
+             timeout=600,
+             extra_env=dict(PYTHON=sys.executable, PORT=_free_port()))
+    with np.load(tmp_path / 'one' / 'gates.npz') as one, \
+            np.load(tmp_path / 'two' / 'gates.npz') as two:
+        assert [osp.basename(p) for p in two['img_paths']] == [
+            '0000.png', '0001.png', '0002.png'
+        ]
+        assert sorted(one.files) == sorted(two.files)
+        for key in one.files:
+            if key != 'img_paths':
+                assert two[key].shape == (3, 4)
+                np.testing.assert_allclose(two[key], one[key], atol=1e-6)
+    rows = json.load(open(tmp_path / 'two' / 'gates.json'))['images']
+    assert len(rows) == 3

@@ -18,7 +18,10 @@ class SeededInfiniteSampler(InfiniteSampler):
     A sample's random augmentation is then a function of (seed, pass,
     index) only: the same whichever rank or worker loads it, after a resume
     as in an uninterrupted run, and different on every rank (ranks load
-    different samples). ``seed`` is the runner's seed; with
+    different samples). ``seed`` is the runner's seed. A resumed run
+    restores the checkpoint's seed only after the sampler is built;
+    ``CheckpointRecoveryHook`` then calls ``reseed`` (every rank loads the
+    same checkpoint, so ranks keep one stream). With
     ``randomness.diff_rank_seed`` mmengine passes None and a fresh random
     seed is drawn, so a resumed run would draw other augmentations.
     """
@@ -26,6 +29,12 @@ class SeededInfiniteSampler(InfiniteSampler):
     def __init__(self, dataset, shuffle: bool = True, seed=None) -> None:
         super().__init__(dataset, shuffle=shuffle, seed=seed)
         seed_pipeline_per_sample(dataset)
+
+    def reseed(self, seed: int) -> None:
+        """Restart the stream from pass 0 with ``seed``; iterators made
+        before this keep the old stream (``iter(dataloader)`` again)."""
+        self.seed = int(seed)
+        self.indices = self._indices_of_rank()
 
     def _infinite_indices(self) -> Iterator[SampleKey]:
         generator = torch.Generator()

@@ -117,3 +117,14 @@ def test_dataset_wrappers_are_refused():
     wrapped = ConcatDataset([_dataset(), _dataset()])
     with pytest.raises(TypeError, match='ConcatDataset.*InfiniteSampler'):
         SeededInfiniteSampler(wrapped, seed=0)
+
+
+def test_reseed_restarts_the_stream_with_the_new_seed():
+    """A resumed run's seed arrives after the sampler is built."""
+    sampler = SeededInfiniteSampler(_dataset(), seed=1)
+    before = iter(sampler)
+    _take(before, 3)
+    sampler.reseed(5)
+    keys = _take(sampler, 7)
+    assert keys == _take(SeededInfiniteSampler(_dataset(), seed=5), 7)
+    assert all(k.seed == 5 for k in keys) and keys[0].pass_index == 0

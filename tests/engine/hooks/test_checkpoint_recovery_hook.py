@@ -1,6 +1,7 @@
 """A crash while a checkpoint is written leaves no truncated file under its
 name; --resume names a broken newest checkpoint and falls back."""
 import glob
+import importlib.util
 import logging
 import os.path as osp
 import resource
@@ -9,10 +10,11 @@ import signal
 import sys
 
 import pytest
+import torch
 from helpers import REPO, run_tool, tiny_config
 from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
-from mmengine.runner import Runner
+from mmengine.runner import IterBasedTrainLoop, Runner
 
 from mmseg_mopeft.engine.checkpoint_io import CheckpointFileError
 
@@ -150,3 +152,66 @@ def test_tools_train_resume_path_names_a_truncated_file(tmp_path, cryo_root,
             str(tmp_path / 'work')
         ])
     assert f'Checkpoint {cut} (1,000 bytes) cannot be read' in str(err.value)
+
+
+def test_resume_ignores_a_newer_checkpoint_of_an_earlier_run(
+        tmp_path, cryo_root, run_to_1):
+    """last_checkpoint names a truncated iter_2.pth; iter_3.pth, complete,
+    is left by an earlier run: the fallback is this run's iter_1.pth."""
+    shutil.copy(run_to_1, tmp_path / 'iter_1.pth')
+    stale = torch.load(run_to_1, weights_only=False)
+    stale['meta']['iter'] = 3
+    torch.save(stale, str(tmp_path / 'iter_3.pth'))
+    data = open(run_to_1, 'rb').read()
+    with open(tmp_path / 'iter_2.pth', 'wb') as f:
+        f.write(data[:len(data) // 3])
+    with open(tmp_path / 'last_checkpoint', 'w') as f:
+        f.write(str(tmp_path / 'iter_2.pth'))
+    runner = Runner.from_cfg(_config(tmp_path, cryo_root, resume=True))
+    _, log = _logged(lambda: _until_training(runner))
+    assert f'resuming from {tmp_path / "iter_1.pth"}' in log
+    assert 'iter_3' not in log and runner.iter == 1
+
+
+def _train_tool():
+    spec = importlib.util.spec_from_file_location(
+        'train_tool', osp.join(REPO, 'tools', 'train.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+@pytest.mark.parametrize('with_checkpoint', [False, True])
+def test_tools_train_resume_falls_back_to_load_from(
+        tmp_path, cryo_root, run_to_1, monkeypatch, with_checkpoint):
+    """--resume without PATH: the work dir's checkpoint, else the config's
+    load_from (weights only), as mmengine's resume=True does."""
+    weights = torch.load(run_to_1, weights_only=False)['state_dict']
+    name = next(k for k, v in weights.items() if v.is_floating_point())
+    pretrained = dict(state_dict={k: v + 1 if k == name else v
+                                  for k, v in weights.items()}, meta={})
+    torch.save(pretrained, str(tmp_path / 'pretrained.pth'))
+    work = tmp_path / 'work'
+    if with_checkpoint:
+        work.mkdir()
+        shutil.copy(run_to_1, work / 'iter_1.pth')
+    cfg = _config(work, cryo_root)
+    cfg.load_from = str(tmp_path / 'pretrained.pth')
+    cfg.dump(str(tmp_path / 'cfg.py'))
+
+    seen = {}
+
+    def run(loop):  # stops once the checkpoint is loaded
+        seen['iter'] = loop.iter
+        seen['value'] = loop.runner.model.state_dict()[name].clone()
+        return loop.runner.model
+
+    monkeypatch.setattr(IterBasedTrainLoop, 'run', run)
+    monkeypatch.setattr(sys, 'argv', [
+        'train.py', str(tmp_path / 'cfg.py'), '--resume', '--work-dir',
+        str(work)
+    ])
+    _train_tool().main()
+    expected = (weights if with_checkpoint else pretrained['state_dict'])
+    assert seen['iter'] == (1 if with_checkpoint else 0)
+    assert torch.equal(seen['value'], expected[name])

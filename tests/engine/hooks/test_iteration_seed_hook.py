@@ -98,3 +98,30 @@ def test_resume_is_bit_exact(tmp_path, two_class_root, tiny_sam_ckpt,
     for key, state in opt_a['state'].items():
         for name, value in state.items():
             assert torch.equal(value, opt_b['state'][key][name]), (key, name)
+
+
+@pytest.mark.parametrize('num_workers', [0, 2])
+def test_resume_without_a_seed_is_bit_exact(tmp_path, two_class_root,
+                                            tiny_sam_ckpt, num_workers):
+    """The shipped configs set no seed: the run draws one, the resumed run
+    draws another before mmengine restores the checkpoint's. Data order and
+    augmentation must follow the checkpoint's seed: the result equals an
+    uninterrupted run given that seed."""
+    ckpt, work = tiny_sam_ckpt[0], str(tmp_path / 'b')
+
+    def config(work_dir, seed):
+        cfg = _config(two_class_root, work_dir, ckpt, num_workers)
+        cfg.randomness = dict(seed=seed)
+        return cfg
+
+    _run(config(work, None), stop_after_two=True)
+    seed = torch.load(osp.join(work, 'iter_2.pth'))['meta']['seed']
+    cfg = config(work, None)
+    cfg.resume = True
+    resumed = _run(cfg)
+    assert resumed.iter == 4 and resumed.seed == seed
+    assert resumed.train_dataloader.sampler.seed == seed
+    straight = _run(config(str(tmp_path / 'a'), seed))
+    weights = resumed.model.state_dict()
+    for name, value in straight.model.state_dict().items():
+        assert torch.equal(value, weights[name]), name
