@@ -1,8 +1,10 @@
 """Shrinking real configs to the tiny arch and generated data; running
 the tools/ scripts; a loss on SAM's neck output that has gradients."""
+import importlib.util
 import os
 import os.path as osp
 import subprocess
+import sys
 import uuid
 
 import torch
@@ -74,6 +76,20 @@ def tiny_config(config: str,
     cfg.randomness = dict(seed=0)
     cfg.env_cfg.dist_cfg = dict(backend='gloo')
     return cfg
+
+
+def load_tool(path: str, register: bool = False):
+    """A script of the repository (``path``, e.g. 'tools/test.py') as a
+    module, to call its functions in this process; ``register`` puts it in
+    ``sys.modules`` under its file name (worker processes unpickle its
+    functions by name)."""
+    name = osp.splitext(osp.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, path))
+    module = importlib.util.module_from_spec(spec)
+    if register:
+        sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_tool(args, extra_env=None, **kwargs):

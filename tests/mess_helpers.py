@@ -89,3 +89,16 @@ def listing(out):
             with open(path, 'rb') as f:
                 found[osp.relpath(path, out)] = f.read()
     return found
+
+
+def colour_pixels(paths, colours):
+    """``{str(colour): pixels}`` of ``colours`` ((R, G, B) tuples) in the
+    colour labels ``paths``, read with PIL: what meta.json must count."""
+    found = {}
+    for path in paths:
+        rgb = np.asarray(Image.open(path).convert('RGB'))
+        for colour in colours:
+            pixels = int((rgb == colour).all(-1).sum())
+            if pixels:
+                found[str(colour)] = found.get(str(colour), 0) + pixels
+    return found

@@ -1,7 +1,6 @@
 """FAIR-1M configs: training, evaluation and the tools/ scripts on real
 samples cut into small tiles, with the tiny SAM arch on CPU."""
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -12,7 +11,7 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from helpers import REPO, run_tool
+from helpers import REPO, load_tool, run_tool
 from mmdet.structures import DetDataSample
 from mmdet.structures.mask import PolygonMasks
 from mmengine.config import Config
@@ -36,11 +35,7 @@ pytestmark = pytest.mark.skipif(
 def tiles_root(tmp_path_factory):
     """Three real images (vehicles, airplanes, courts, an intersection) cut
     into 384 px tiles, written as data_root/{train,val}/{images,labelXml}."""
-    spec = importlib.util.spec_from_file_location(
-        'fair1m_tiles',
-        osp.join(REPO, 'tools', 'dataset_converters', 'fair1m_tiles.py'))
-    tiles = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tiles)
+    tiles = load_tool('tools/dataset_converters/fair1m_tiles.py')
     base = tmp_path_factory.mktemp('fair1m')
     for split, ids in (('train', ('1000', '1007')), ('val', ('1007', '1003'))):
         src = base / 'src' / split

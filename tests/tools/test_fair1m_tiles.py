@@ -1,5 +1,4 @@
 """The FAIR-1M tile converter: tile positions, the keep/drop rule, output."""
-import importlib.util
 import os
 import os.path as osp
 import sys
@@ -8,7 +7,7 @@ import cv2
 import mmcv
 import numpy as np
 import pytest
-from helpers import REPO
+from helpers import REPO, load_tool
 from mess_helpers import listing
 
 from mmseg_mopeft.datasets import FAIR1MDataset
@@ -20,12 +19,8 @@ FAIR1M = osp.join(REPO, '..', 'shared', 'data', 'fair1m')
 
 
 def _load_tool():
-    path = osp.join(REPO, 'tools', 'dataset_converters', 'fair1m_tiles.py')
-    spec = importlib.util.spec_from_file_location('fair1m_tiles', path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules['fair1m_tiles'] = module  # worker processes unpickle by name
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/dataset_converters/fair1m_tiles.py',
+                     register=True)
 
 
 tiles = _load_tool()

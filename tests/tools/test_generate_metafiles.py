@@ -1,23 +1,18 @@
 """The model index: every config folder has a metafile listing exactly its
 configs, every entry's config exists and builds."""
-import importlib.util
 import os.path as osp
 
 import pytest
 import torch
 import yaml
-from helpers import REPO
+from helpers import REPO, load_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 
 def _tool():
-    path = osp.join(REPO, 'tools', 'misc', 'generate_metafiles.py')
-    spec = importlib.util.spec_from_file_location('generate_metafiles', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/misc/generate_metafiles.py')
 
 
 def _load(path):

@@ -1,30 +1,19 @@
 """tools/analysis_tools/get_flops.py counts attention; SAM encoder FLOPs
 against a closed form and against torch's own flop counter."""
-import importlib.util
-import os.path as osp
 import sys
 
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import REPO, run_tool, tiny_config
+from helpers import load_tool, run_tool, tiny_config
 from mmengine.analysis import FlopAnalyzer
 from torch.utils.flop_counter import FlopCounterMode
 
 from mmseg_mopeft.datasets import generate_shapes
 from mmseg_mopeft.models.backbones.sam_vit import SAMViT
 
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', 'analysis_tools', name + '.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-get_flops = _load('get_flops')
-sam_flops = _load('sam_flops')
+get_flops = load_tool('tools/analysis_tools/get_flops.py')
+sam_flops = load_tool('tools/analysis_tools/sam_flops.py')
 
 
 class _Attention(torch.nn.Module):

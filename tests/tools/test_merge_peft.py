@@ -1,13 +1,12 @@
 """tools/model_converters/merge_peft.py: merged files give the PEFT model's
 outputs; unfoldable methods are named."""
 import copy
-import importlib.util
 import os.path as osp
 import sys
 
 import pytest
 import torch
-from helpers import REPO, run_tool, tiny_config
+from helpers import REPO, load_tool, run_tool, tiny_config
 from mmengine.config import Config
 from mmseg.apis import init_model
 from mmseg.registry import MODELS
@@ -45,9 +44,7 @@ def _peft_checkpoint(config, tmp_path, base, edit=None):
 
 def _merge(args, monkeypatch, capsys):
     """Run the tool in this process: (exit code, stdout)."""
-    spec = importlib.util.spec_from_file_location('merge_peft', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool(TOOL)
     monkeypatch.setattr(sys, 'argv', [TOOL] + args)
     code = tool.main()
     return code, capsys.readouterr().out

@@ -1,18 +1,13 @@
 """tools/analysis_tools/mess_results.py: unfinished runs are skipped and
 listed, the others still make the table."""
-import importlib.util
 import json
-import os.path as osp
 import sys
 
 import pytest
-from helpers import REPO
+from helpers import REPO, load_tool
 from mmengine.config import Config
 
-spec = importlib.util.spec_from_file_location(
-    'mess_results', osp.join(REPO, 'tools/analysis_tools/mess_results.py'))
-mess_results = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(mess_results)
+mess_results = load_tool('tools/analysis_tools/mess_results.py')
 
 
 def _run_dir(tmp_path, key, scores=None):

@@ -9,7 +9,7 @@ import mmcv
 import mmdet
 import numpy as np
 import pytest
-from helpers import run_tool
+from helpers import load_tool, run_tool
 from test_fair1m_training import (CONFIG, FAIR1M, tiles_root,  # noqa: F401
                                   tiny_det_config)
 
@@ -63,6 +63,22 @@ def test_our_test_py_names_drawings_after_tiles_and_writes_pickle(
     _check_pickle(tmp_path / 'results.pkl', val)
     names = sorted(p.name for p in show.iterdir())
     assert names == sorted(osp.basename(d['img_path']) for d in val)
+
+
+def test_an_existing_pickle_is_not_overwritten(tmp_path, det_run,
+                                               monkeypatch):
+    cfg_file, ckpt, _ = det_run
+    pkl = tmp_path / 'results.pkl'
+    pkl.write_bytes(b'mine')
+    tool = load_tool('tools/test.py')
+    monkeypatch.setattr(sys, 'argv', [
+        'test.py', cfg_file, ckpt, '--out',
+        str(pkl), '--work-dir',
+        str(tmp_path / 'test')
+    ])
+    with pytest.raises(FileExistsError, match='--out .*results.pkl exists'):
+        tool.main()
+    assert pkl.read_bytes() == b'mine'
 
 
 def test_mmdet_test_py_on_our_config(tmp_path, det_run):

@@ -1,24 +1,19 @@
 """tools/dataset_converters/prepare_mess.py: progress, --nproc, and the
 refusal of output folders holding files it did not write. Run in-process
 (``main`` with patched argv): a subprocess costs ~25 s of imports here."""
-import importlib.util
 import os
 import os.path as osp
 import sys
 
 import numpy as np
 import pytest
-from helpers import REPO
+from helpers import load_tool
 from mess_helpers import listing, make_deepcrack
 from PIL import Image
 
 
 def _load_tool():
-    path = osp.join(REPO, 'tools', 'dataset_converters', 'prepare_mess.py')
-    spec = importlib.util.spec_from_file_location('prepare_mess', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/dataset_converters/prepare_mess.py')
 
 
 tool = _load_tool()

@@ -1,7 +1,6 @@
 """The Stable-SAM protocol through tools/test.py, its generated configs,
 the results tables and the drawing script."""
 import glob
-import importlib.util
 import json
 import os.path as osp
 import runpy
@@ -10,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from helpers import REPO, run_tool, tiny_config
+from helpers import REPO, load_tool, run_tool, tiny_config
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 from mmseg.registry import DATASETS, MODELS
@@ -19,14 +18,6 @@ from mmseg_mopeft.datasets import generate_shapes
 from mmseg_mopeft.models.prompts import PROMPT_TYPES
 
 PROMPTS = ('oracle_point', 'random_point', 'oracle_box', 'noisy_box')
-
-
-def load_tool(rel):
-    spec = importlib.util.spec_from_file_location(
-        osp.basename(rel)[:-3], osp.join(REPO, rel))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def prompted_config(config, root, work, sam_ckpt, split='val'):

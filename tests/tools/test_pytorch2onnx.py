@@ -1,11 +1,9 @@
 """tools/deployment/pytorch2onnx.py: onnxruntime gives PyTorch's scores."""
-import importlib.util
-import os.path as osp
 
 import numpy as np
 import pytest
 import torch
-from helpers import REPO, tiny_config
+from helpers import load_tool, tiny_config
 from mmseg.registry import MODELS
 
 from mmseg_mopeft.models.utils.peft_checkpoint import save_peft_checkpoint
@@ -21,11 +19,7 @@ ATOL = 1e-4
 
 
 def _tool():
-    path = osp.join(REPO, 'tools', 'deployment', 'pytorch2onnx.py')
-    spec = importlib.util.spec_from_file_location('pytorch2onnx', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/deployment/pytorch2onnx.py')
 
 
 def _checkpoint(config, tmp_path, base):

@@ -2,7 +2,6 @@
 a pickle --out is refused for segmentation configs; --out and --show-dir
 never overwrite files; --record-gates under dist_test.sh: one row per image,
 in dataset order."""
-import importlib.util
 import json
 import os.path as osp
 import socket
@@ -12,7 +11,7 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from helpers import REPO, run_tool, tiny_config
+from helpers import load_tool, run_tool, tiny_config
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmseg.registry import MODELS
@@ -74,18 +73,10 @@ def test_tta_with_gates_show_dir_and_out(tmp_path, mopeft_run):
         assert set(np.unique(pred)) <= {0, 1}
 
 
-def _test_tool():
-    spec = importlib.util.spec_from_file_location(
-        'test_tool', osp.join(REPO, 'tools', 'test.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
-
-
 def test_pickle_out_is_for_detection_only(tmp_path, mopeft_run,
                                           monkeypatch):
     cfg_file, ckpt, _ = mopeft_run
-    tool = _test_tool()
+    tool = load_tool('tools/test.py')
     monkeypatch.setattr(sys, 'argv', [
         'test.py', cfg_file, ckpt, '--out',
         str(tmp_path / 'preds.pkl'), '--work-dir',
@@ -116,7 +107,7 @@ def test_outputs_never_overwrite_files(tmp_path, mopeft_run, monkeypatch,
     ])
     expected = 'exists' if name.endswith('.pkl') else f'not empty .{name}'
     with pytest.raises(FileExistsError, match=f'{option} .*{expected}'):
-        _test_tool().main()
+        load_tool('tools/test.py').main()
     assert mine.read_bytes() == b'not to be overwritten'
     assert sorted(p.name for p in folder.iterdir()) == [name]
 

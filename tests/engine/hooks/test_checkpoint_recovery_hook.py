@@ -1,7 +1,6 @@
 """A crash while a checkpoint is written leaves no truncated file under its
 name; --resume names a broken newest checkpoint and falls back."""
 import glob
-import importlib.util
 import logging
 import os.path as osp
 import resource
@@ -11,7 +10,7 @@ import sys
 
 import pytest
 import torch
-from helpers import REPO, run_tool, tiny_config
+from helpers import REPO, load_tool, run_tool, tiny_config
 from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 from mmengine.runner import IterBasedTrainLoop, Runner
@@ -173,14 +172,6 @@ def test_resume_ignores_a_newer_checkpoint_of_an_earlier_run(
     assert 'iter_3' not in log and runner.iter == 1
 
 
-def _train_tool():
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(REPO, 'tools', 'train.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
-
-
 @pytest.mark.parametrize('with_checkpoint', [False, True])
 def test_tools_train_resume_falls_back_to_load_from(
         tmp_path, cryo_root, run_to_1, monkeypatch, with_checkpoint):
@@ -211,7 +202,7 @@ def test_tools_train_resume_falls_back_to_load_from(
         'train.py', str(tmp_path / 'cfg.py'), '--resume', '--work-dir',
         str(work)
     ])
-    _train_tool().main()
+    load_tool('tools/train.py').main()
     expected = (weights if with_checkpoint else pretrained['state_dict'])
     assert seen['iter'] == (1 if with_checkpoint else 0)
     assert torch.equal(seen['value'], expected[name])

@@ -7,8 +7,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mess_helpers import load_split, reference_tiles
-from PIL import Image
+from mess_helpers import colour_pixels, load_split, reference_tiles
 
 from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
@@ -58,17 +57,11 @@ def make_raw(root):
 def unknown_colours(raw, stems):
     """``{str(colour): pixels}`` of the UNKNOWN colours in the raw masks
     of ``stems``, read with PIL: what meta.json must count."""
-    found = {}
-    for stem in sorted(stems):
-        path, = glob.glob(
-            osp.join(raw, '**', stem + '_instance_color_RGB.png'),
-            recursive=True)
-        rgb = np.asarray(Image.open(path).convert('RGB'))
-        for colour in UNKNOWN:
-            pixels = int((rgb == colour).all(-1).sum())
-            if pixels:
-                found[str(colour)] = found.get(str(colour), 0) + pixels
-    return found
+    paths = [
+        glob.glob(osp.join(raw, '**', stem + '_instance_color_RGB.png'),
+                  recursive=True)[0] for stem in sorted(stems)
+    ]
+    return colour_pixels(paths, UNKNOWN)
 
 
 def build(**kwargs):

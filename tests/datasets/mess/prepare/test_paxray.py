@@ -1,6 +1,5 @@
 """PAXRay-4 preparation (four binary tasks) on a fixture in the authors'
 layout: paxray.json, images/<name>.png, labels/<name>.npy stacks."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -8,7 +7,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from helpers import REPO
+from helpers import load_tool
 from mess_helpers import load_split
 from PIL import Image
 
@@ -96,11 +95,7 @@ def test_prepare_paxray_task(tmp_path, task):
 
 def test_cli_prepares_the_four_tasks_and_missing_labels_are_explained(
         tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        'prepare_mess',
-        osp.join(REPO, 'tools', 'dataset_converters', 'prepare_mess.py'))
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_tool('tools/dataset_converters/prepare_mess.py')
     assert cli.expand('paxray') == [f'paxray_{t}' for t in sorted(CHANNELS)]
 
     raw = str(tmp_path / 'paxray_dataset')

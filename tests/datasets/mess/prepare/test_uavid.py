@@ -6,8 +6,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from mess_helpers import load_split, reference_tiles
-from PIL import Image
+from mess_helpers import colour_pixels, load_split, reference_tiles
 
 from mmseg_mopeft.datasets.mess.prepare import PREPARERS, RawDataError, prepare
 
@@ -48,17 +47,12 @@ def make_raw(root):
 def unknown_colours(raw, stems):
     """``{str(colour): pixels}`` of the UNKNOWN colours in the raw labels
     of ``stems`` (``<seq>_<frame>``), read with PIL."""
-    found = {}
+    paths = []
     for stem in sorted(stems):
         seq, frame = stem.split('_')
-        path, = (p for s in ('train', 'val') if osp.isfile(p := osp.join(
-            raw, f'uavid_{s}', seq, 'Labels', frame + '.png')))
-        rgb = np.asarray(Image.open(path).convert('RGB'))
-        for colour in UNKNOWN:
-            pixels = int((rgb == colour).all(-1).sum())
-            if pixels:
-                found[str(colour)] = found.get(str(colour), 0) + pixels
-    return found
+        paths += [p for s in ('train', 'val') if osp.isfile(p := osp.join(
+            raw, f'uavid_{s}', seq, 'Labels', frame + '.png'))]
+    return colour_pixels(paths, UNKNOWN)
 
 
 def build():
