@@ -159,12 +159,14 @@ class MESSPreparer:
 
 def read_ids(path: str) -> np.ndarray:
     """A label image's values as stored: a palette PNG gives its indices, a
-    grey one its values, an RGB one with equal channels its grey value. A
-    colour image is an error naming the file."""
+    grey one its values, an RGB one with equal channels its grey value (an
+    alpha channel, grey + alpha or RGBA, is not a value). A colour image is
+    an error naming the file."""
     with Image.open(path) as mask:
         ids = np.array(mask)
     if ids.ndim == 3:
-        if (ids[..., :3] != ids[..., :1]).any():
+        colour = ids[..., :1] if ids.shape[-1] == 2 else ids[..., :3]
+        if (colour != colour[..., :1]).any():
             raise ValueError(f'{path} is a colour image, expected class ids')
         ids = ids[..., 0]
     return ids

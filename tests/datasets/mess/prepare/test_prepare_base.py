@@ -13,7 +13,7 @@ from PIL import Image
 
 from mmseg_mopeft.datasets.converter_output import OutputFolderError
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, Pair, RawDataError,
-                                                carve, prepare)
+                                                carve, prepare, read_ids)
 from mmseg_mopeft.datasets.mess.prepare.deepcrack import DeepCrack
 
 
@@ -275,3 +275,28 @@ def test_parallel_output_equals_serial(tmp_path):
     prepare(deepcrack(), raw, parallel, nproc=2)
     assert listing(serial) == listing(parallel)
     assert len(listing(serial)) == 31  # 15 images, 15 labels, meta.json
+
+
+@pytest.mark.parametrize('mode', ['L', 'LA', 'RGB', 'RGBA', 'P'])
+def test_read_ids_gives_the_stored_values_of_any_grey_mode(tmp_path, mode):
+    values = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+    path = str(tmp_path / 'label.png')
+    grey = Image.fromarray(values)
+    if mode == 'P':
+        grey = grey.convert('P')  # indices: a palette of the grey values
+        expected = np.array(grey)
+    else:
+        expected = values
+        grey = grey.convert(mode)
+    grey.save(path)
+    np.testing.assert_array_equal(read_ids(path), expected)
+
+
+@pytest.mark.parametrize('mode', ['RGB', 'RGBA'])
+def test_read_ids_refuses_colours(tmp_path, mode):
+    rgb = np.zeros((2, 2, 3), np.uint8)
+    rgb[0, 0] = (10, 20, 30)
+    path = str(tmp_path / 'colour.png')
+    Image.fromarray(rgb).convert(mode).save(path)
+    with pytest.raises(ValueError, match='colour.png is a colour image'):
+        read_ids(path)
