@@ -36,15 +36,11 @@ def test_fitting_checkpoint_loads(tmp_path):
 ],
                          ids=['missing', 'unexpected', 'other_shape'])
 def test_checkpoint_that_does_not_fit_is_refused(tmp_path, state, key):
-    model = nn.Linear(3, 2)
-    before = model.weight.detach().clone()
     path = _save(tmp_path, state)
     with pytest.raises(RuntimeError, match='does not fit') as error:
-        load_fitting_checkpoint(model, path, 'my_config.py')
+        load_fitting_checkpoint(nn.Linear(3, 2), path, 'my_config.py')
     message = str(error.value)
     assert path in message and 'my_config.py' in message and key in message
-    if key.startswith('missing'):  # what did fit was loaded: no silent use
-        assert not torch.equal(model.weight, before)
 
 
 def test_init_model_strict_keeps_the_checkpoints_classes(

@@ -1,9 +1,9 @@
 import json
 import os.path as osp
-from typing import Dict, List, Sequence
+from typing import Dict, List
 
 import numpy as np
-from mmengine.dist import all_gather_object, is_main_process
+from mmengine.dist import collect_results_gpu, is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmseg.registry import HOOKS
@@ -26,18 +26,6 @@ def find_backbone(model):
     return backbone
 
 
-def merge_rank_rows(parts: Sequence[List], size: int) -> List:
-    """One list in dataset order from every rank's rows (``parts[rank]``).
-
-    mmengine's test sampler (``DefaultSampler``, no shuffling) hands rank r
-    the samples r, r + N, r + 2N, ... of the dataset padded with its first
-    ones to a multiple of N: interleave and drop the padding, as mmengine's
-    evaluator does (``collect_results``).
-    """
-    rows = [row for group in zip(*parts) for row in group]
-    return rows[:size]
-
-
 @HOOKS.register_module()
 class GateRecorderHook(Hook):
     """Record the MoPEFT gate values of every block for every test image.
@@ -51,7 +39,8 @@ class GateRecorderHook(Hook):
     With test-time augmentation (``tools/test.py --tta``) the model sees
     each image several times (flips, scales); an image's gate value is then
     the mean over its views. Under several processes (``dist_test.sh``)
-    rows are in dataset order, one per image (``merge_rank_rows``).
+    rows are in dataset order, one per image: merged as mmengine's
+    evaluator merges results (rank-interleaved, the sampler's padding cut).
     """
 
     def __init__(self, filename: str = 'gates'):
@@ -107,8 +96,9 @@ class GateRecorderHook(Hook):
         for tuner in self._tuners:
             if isinstance(tuner, PEFTTuner):
                 tuner.record_gates = False
-        rows = merge_rank_rows(
-            all_gather_object(self._rows), len(runner.test_dataloader.dataset))
+        # all_gather_object underneath, whatever the device (gloo on CPUs)
+        rows = collect_results_gpu(self._rows,
+                                   len(runner.test_dataloader.dataset))
         if not is_main_process() or not rows:
             return
         depth = len(self._tuners)
