@@ -83,7 +83,13 @@ class PromptedSAM(BaseSegmentor):
                  data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
+                 pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None):
+        if pretrained is not None:  # mmseg's init_model sets it to None
+            raise ValueError(
+                f'PromptedSAM: pretrained={pretrained!r} is not used; the '
+                'SAM files are backbone.init_cfg and prompt_decoder.'
+                'checkpoint')
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not test_modes:
@@ -210,7 +216,16 @@ class PromptedSAM(BaseSegmentor):
             raise ValueError(
                 f"{meta.get('img_path')}: prompted evaluation draws prompts "
                 f'from the ground truth, but the data sample has no '
-                f'gt_sem_seg; add LoadAnnotations to the test pipeline')
+                f'gt_sem_seg; add LoadAnnotations to the test pipeline '
+                f'(for images without labels: mmseg_mopeft.apis.'
+                f'PromptPredictor with your own points and boxes)')
+        if meta.get('flip'):
+            raise ValueError(
+                f"{meta.get('img_path')}: this view is flipped "
+                f"({meta.get('flip_direction')}) but prompts are drawn "
+                f'from the unflipped ground truth, so they would miss '
+                f'their objects; prompt test modes take no flip '
+                f'augmentation (run tools/test.py without --tta)')
         gt = data_sample.gt_sem_seg.data[0].cpu().numpy()
         ori_hw = tuple(meta['ori_shape'][:2])
         if gt.shape != ori_hw:

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 from helpers import tiny_config
-from mmengine.dataset import Compose
+from mmengine.dataset import Compose, pseudo_collate
 from mmengine.runner import load_checkpoint
+from mmseg.apis import inference_model, init_model
 from mmseg.registry import DATASETS, MODELS
 
 from mmseg_mopeft.apis import PromptPredictor
@@ -89,3 +90,31 @@ def test_one_checkpoint_semantic_and_prompts(fine_tuned, tiny_sam_ckpt):
     on = predictor.predict(points=[[20, 30]])['logits']
     off = predictor.predict(points=[[20, 30]], peft=False)['logits']
     assert np.abs(on - off).max() > 1e-2
+
+
+def test_flip_tta_is_refused(fine_tuned, tiny_sam_ckpt):
+    """``tools/test.py --tta``: the flipped view's prompts would come from
+    the unflipped ground truth, so prompt modes refuse it."""
+    _, root, _, work = fine_tuned
+    cfg = tiny_prompted(HYBRID, root, work, tiny_sam_ckpt[0])
+    tta = MODELS.build(dict(cfg.tta_model, module=cfg.model)).eval()
+    dataset = DATASETS.build(
+        dict(cfg.test_dataloader.dataset, pipeline=cfg.tta_pipeline))
+    with pytest.raises(ValueError, match='flipped.*without --tta'):
+        with torch.no_grad():
+            tta.test_step(pseudo_collate([dataset[0]]))
+
+
+def test_mmseg_init_model_builds_prompted_configs(fine_tuned, tiny_sam_ckpt):
+    """mmseg's init_model sets model.pretrained; images without labels get
+    pointed to PromptPredictor."""
+    _, root, _, work = fine_tuned
+    for config in (HYBRID, PLAIN):
+        model = init_model(
+            tiny_prompted(config, root, work, tiny_sam_ckpt[0]), device='cpu')
+        image = np.zeros((40, 50, 3), np.uint8)
+        with pytest.raises(ValueError, match='PromptPredictor'):
+            inference_model(model, image)
+    cfg = tiny_prompted(PLAIN, root, work, tiny_sam_ckpt[0])
+    with pytest.raises(ValueError, match="pretrained='x.pth' is not used"):
+        MODELS.build(dict(cfg.model, pretrained='x.pth'))
