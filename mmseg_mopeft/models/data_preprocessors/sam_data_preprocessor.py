@@ -20,6 +20,9 @@ from mmseg.registry import MODELS
 class SAMDataPreProcessor(SegDataPreProcessor):
 
     def __init__(self, *args, size_divisor: int = 16, **kwargs):
+        if kwargs.get('size') is None:
+            # mmseg stacks a training batch by ``size`` or ``size_divisor``
+            kwargs['size_divisor'] = size_divisor
         super().__init__(*args, **kwargs)
         self.divisor = size_divisor
 

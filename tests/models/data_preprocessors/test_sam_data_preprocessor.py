@@ -1,4 +1,5 @@
 """Inputs reach SAMViT padded to a multiple of 16, never cropped."""
+import pytest
 import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
@@ -37,6 +38,23 @@ def test_test_padding_is_recorded_so_predictions_are_cropped_back():
     # mmseg's postprocess_result crops by padding_size (l, r, t, b)
     assert meta['img_padding_size'] == [0, 14, 0, 10]
     assert tuple(meta['pad_shape']) == (80, 64)
+
+
+@pytest.mark.parametrize('divisor,padded', [(16, (80, 96)), (32, (96, 96))])
+def test_without_a_fixed_size_a_batch_pads_to_the_divisor(divisor, padded):
+    """Images of different sizes, no ``size``: mmseg's own stacking by
+    ``size_divisor`` (it asserted when given neither)."""
+    pre = SAMDataPreProcessor(mean=[0] * 3, std=[1] * 3,
+                              size_divisor=divisor)
+    first, second = _data(70, 50), _data(40, 90)
+    batch = dict(inputs=first['inputs'] + second['inputs'],
+                 data_samples=first['data_samples'] + second['data_samples'])
+    out = pre(batch, training=True)
+    assert out['inputs'].shape == (2, 3) + padded
+    gt = out['data_samples'][1].gt_sem_seg.data
+    assert gt.shape == (1, ) + padded
+    assert (gt[:, :40, :90] == 1).all() and (gt[:, 40:] == 255).all()
+    assert (out['inputs'][1, :, 40:] == 0).all()
 
 
 def test_multiples_of_16_pass_unchanged():
