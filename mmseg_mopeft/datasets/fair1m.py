@@ -71,6 +71,13 @@ class FAIR1MDataset(BaseDetDataset):
 
     def load_data_list(self) -> List[dict]:
         classes = tuple(self.metainfo['classes'])
+        unknown = [name for name in classes if name not in FAIR1M_CLASSES]
+        if unknown or len(set(classes)) != len(classes):
+            raise ValueError(
+                f'FAIR1MDataset: metainfo classes must be distinct FAIR-1M '
+                f'class names; not FAIR-1M: {unknown}, listed twice: '
+                f'{sorted({c for c in classes if classes.count(c) > 1})} '
+                f'(the 37 names: {list(FAIR1M_CLASSES)})')
         label_of = {name: i for i, name in enumerate(classes)}
         pairs, no_image, no_xml = pair_images_and_annotations(
             self.data_prefix['img'], self.data_prefix['ann'])

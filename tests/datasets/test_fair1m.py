@@ -238,6 +238,19 @@ def test_subset_of_classes_leaves_out_and_counts_the_others(tmp_path):
     assert ds.skip_counts['object_of_other_class'] == 1
 
 
+@pytest.mark.parametrize('classes,message', [
+    (('Small car', 'Van'), r"not FAIR-1M: \['Small car'\]"),
+    (('Van', 'Van'), r"listed twice: \['Van'\]"),
+])
+def test_subset_names_must_be_fair1m_classes(tmp_path, classes, message):
+    """A misspelt name would drop every object of the class it meant."""
+    root = str(tmp_path)
+    _make_layout(root, ['a'], ['a'])
+    with pytest.raises(ValueError, match=message):
+        FAIR1MDataset(
+            data_root=root, pipeline=[], metainfo=dict(classes=classes))
+
+
 def test_dataset_on_the_real_samples(tmp_path):
     with _captured_log() as records:
         ds = FAIR1MDataset(data_root=FAIR1M, pipeline=[])
