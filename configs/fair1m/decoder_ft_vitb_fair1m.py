@@ -7,6 +7,10 @@ _base_ = [
 ]
 model = dict(backbone=dict(frozen=True))
 visualizer = dict(type='mmdet.DetLocalVisualizer')
+# --tta: the views' boxes, flipped back, merged by class-wise NMS
+tta_model = dict(
+    type='mmdet.DetTTAModel',
+    tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=300))
 default_hooks = dict(
     checkpoint=dict(save_best='fair1m/mAP', rule='greater'),
     # with tools/test.py --show-dir: ground truth and predictions side by side

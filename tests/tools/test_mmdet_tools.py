@@ -92,6 +92,19 @@ def test_mmdet_test_py_on_our_config(tmp_path, det_run):
     _check_pickle(tmp_path / 'mmdet.pkl', val)
 
 
+@pytest.mark.parametrize('tool', ['ours', 'mmdet'])
+def test_test_py_tta(tmp_path, det_run, tool):
+    cfg_file, ckpt, val = det_run
+    script = 'tools/test.py' if tool == 'ours' else osp.join(TOOLS, 'test.py')
+    proc = run_tool([
+        sys.executable, script, cfg_file, ckpt, '--tta', '--out',
+        str(tmp_path / 'tta.pkl'), '--work-dir',
+        str(tmp_path / 'test')
+    ])
+    assert 'fair1m/mAP' in proc.stdout + proc.stderr
+    _check_pickle(tmp_path / 'tta.pkl', val)
+
+
 def test_mmdet_analysis_tools_read_our_pickle(tmp_path, det_run):
     cfg_file, ckpt, val = det_run
     pkl = str(tmp_path / 'results.pkl')

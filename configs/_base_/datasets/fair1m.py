@@ -27,6 +27,28 @@ test_pipeline = [
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                    'scale_factor')),
 ]
+# `tools/test.py --tta` (ours or mmdet's, with the detectors' DetTTAModel):
+# the tile and its mirror. Annotations load after the flip, so the ground
+# truth stays in original tile coordinates in every view.
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='mmdet.Resize', scale=(1024, 1024), keep_ratio=True)],
+            [
+                dict(type='mmdet.RandomFlip', prob=0.),
+                dict(type='mmdet.RandomFlip', prob=1., direction='horizontal')
+            ],
+            [dict(type='mmdet.LoadAnnotations', with_bbox=True)],
+            [
+                dict(
+                    type='mmdet.PackDetInputs',
+                    meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                               'scale_factor', 'flip', 'flip_direction'))
+            ],
+        ])
+]
 train_dataloader = dict(
     batch_size=4,  # per GPU
     num_workers=4,
