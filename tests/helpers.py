@@ -63,6 +63,7 @@ def tiny_config(config: str,
                 img_path='img_dir/val', seg_map_path='ann_dir/val')
         _shrink_pipeline(loader.dataset.pipeline, size)
     _shrink_pipeline(cfg.tta_pipeline, size)
+    _shrink_pipeline(cfg.test_pipeline, size)  # mmseg's inference APIs'
     cfg.train_cfg.update(max_iters=max_iters, val_interval=max_iters)
     for scheduler in cfg.param_scheduler:
         scheduler.end = max_iters

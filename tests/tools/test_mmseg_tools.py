@@ -13,8 +13,9 @@ import mmcv
 import mmseg
 import numpy as np
 import pytest
-from helpers import REPO, run_tool, tiny_config
+from helpers import REPO, load_tool, run_tool, tiny_config
 from mmengine.config import Config
+from mmseg.apis import inference_model, init_model
 from mmseg.registry import DATASETS, MODELS
 
 from mmseg_mopeft.datasets import MESS_DATASETS, generate_shapes
@@ -134,6 +135,24 @@ def test_confusion_matrix_on_test_predictions(tmp_path, trained):
         str(tmp_path / 'cm')
     ], extra_env=dict(MPLBACKEND='Agg'))
     assert osp.getsize(tmp_path / 'cm' / 'confusion_matrix.png') > 10000
+    # the matrix it draws: counted here from the PNGs and the labels
+    tool = load_tool(_tool('analysis_tools', 'confusion_matrix.py'))
+    dataset = DATASETS.build(Config.fromfile(cfg_file).test_dataloader.dataset)
+    model = init_model(cfg_file, ckpt, device='cpu')
+    results, expected = [], np.zeros((2, 2), np.int64)
+    for info in dataset:
+        img_path = info['data_samples'].img_path
+        name = osp.splitext(osp.basename(img_path))[0]
+        pred = mmcv.imread(str(preds / f'{name}.png'), 'unchanged')
+        # --out wrote the model's prediction (mmseg's inference API's)
+        np.testing.assert_array_equal(
+            pred, inference_model(model, img_path).pred_sem_seg.data[0])
+        gt = info['data_samples'].gt_sem_seg.data[0].numpy()
+        valid = gt != 255
+        np.add.at(expected, (gt[valid], pred[valid]), 1)
+        results.append(pred)
+    np.testing.assert_array_equal(
+        tool.calculate_confusion_matrix(dataset, results), expected)
 
 
 def test_analyze_logs_plots_the_training_curve(tmp_path, trained):
