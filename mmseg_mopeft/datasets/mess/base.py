@@ -218,6 +218,15 @@ class MESSDataset(BaseSegDataset):
                 f'{meta["dataset"]!r} dataset, not {self.key!r} (see '
                 f'{meta_path}); point data_root at the {self.key} output. ' +
                 self._how_to_prepare(None))
+        from .prepare.base import CONVERTER_VERSION  # imports this module
+        version = meta.get('converter_version')
+        if version != CONVERTER_VERSION:
+            raise DatasetNotPreparedError(
+                f'{self._name}: {root!r} was prepared by converter version '
+                f'{version!r} ({meta_path}), this package writes and reads '
+                f'version {CONVERTER_VERSION!r} (the versions differ in the '
+                f'files or labels they write); the same command rebuilds '
+                f'it. ' + self._how_to_prepare(root))
         if meta.get('img_suffix', self.img_suffix) != self.img_suffix:
             raise DatasetNotPreparedError(
                 f'{self._name}: {root!r} was prepared with images ending in '

@@ -13,6 +13,7 @@ from mmengine.config import Config
 from mmseg.registry import DATASETS
 
 from mmseg_mopeft.datasets.mess import DatasetNotPreparedError
+from mmseg_mopeft.datasets.mess.prepare.base import CONVERTER_VERSION
 
 COMMAND = 'python tools/dataset_converters/prepare_mess.py'
 
@@ -36,6 +37,7 @@ def write_output(root,
     content = dict(
         dataset=key,
         writer='prepare_mess',
+        converter_version=CONVERTER_VERSION,
         splits=[s for s, _ in samples],
         test_only=False,
         img_suffix=suffix,
@@ -123,6 +125,18 @@ def test_another_dataset_s_output_is_refused(tmp_path):
     write_output(root, key='deepcrack', suffix='.jpg')
     with pytest.raises(
             DatasetNotPreparedError, match="'deepcrack' dataset, not 'cwfid'"):
+        build(root)
+
+
+@pytest.mark.parametrize('version', ['2', None])
+def test_an_older_converter_s_output_is_refused(tmp_path, version):
+    """prepare_mess.py would rebuild it (other files or labels)."""
+    root = str(tmp_path / 'cwfid')
+    write_output(root, converter_version=version)
+    with pytest.raises(
+            DatasetNotPreparedError,
+            match=f'(?s)converter version {version!r}.*reads version '
+            f"'{CONVERTER_VERSION}'.*{COMMAND} cwfid"):
         build(root)
 
 
