@@ -1,6 +1,7 @@
 """tools/analysis_tools/mess_results.py: unfinished runs are skipped and
 listed, the others still make the table."""
 import json
+import os
 import sys
 
 import pytest
@@ -10,16 +11,24 @@ from mmengine.config import Config
 mess_results = load_tool('tools/analysis_tools/mess_results.py')
 
 
-def _run_dir(tmp_path, key, scores=None):
+def _run_dir(tmp_path, key, scores=None, stamp='20260101_000000',
+             own_config=False):
+    """A tools/test.py work dir: the config mmengine dumps, and with
+    ``scores`` a result (with ``own_config`` also the run's
+    vis_data/config.py)."""
     work = tmp_path / key
-    work.mkdir()
-    Config.fromfile(f'{REPO}/configs/lora/lora_vitb_{key}.py').dump(
-        str(work / f'lora_vitb_{key}.py'))
+    work.mkdir(exist_ok=True)
+    config = Config.fromfile(f'{REPO}/configs/lora/lora_vitb_{key}.py')
+    config.dump(str(work / f'lora_vitb_{key}.py'))
     if scores is not None:
-        (work / '20260101_000000').mkdir()
-        (work / '20260101_000000' / '20260101_000000.json').write_text(
+        run = work / stamp
+        (run / 'vis_data').mkdir(parents=True)
+        if own_config:
+            config.dump(str(run / 'vis_data' / 'config.py'))
+        (run / f'{stamp}.json').write_text(
             json.dumps(dict(aAcc=99.0, mIoU=scores[0],
                             **{'CoI-mIoU': scores[1]})))
+        os.utime(run / f'{stamp}.json', (int(stamp[-6:]), ) * 2)
     return str(work)
 
 
@@ -44,7 +53,7 @@ def test_folders_without_results_are_skipped_and_listed(
     assert '| Engineering | DeepCrack | 80.00 | 70.00 |' in lines
     assert '| all | **mean of 2** | 70.00 | 55.00 |' in lines
     assert not any('SUIM' in line for line in lines)
-    assert (f'Skipped 2 folder(s) without results: {untested}, {empty}'
+    assert (f'Skipped 2 folder(s) (reasons on stderr): {untested}, {empty}'
             in lines)
     assert f'skipped {untested}: no test result' in printed.err
     assert f'skipped {empty}: no config saved by mmengine' in printed.err
@@ -65,3 +74,39 @@ def test_two_results_for_one_dataset_is_an_error(tmp_path, monkeypatch):
     with pytest.raises(ValueError,
                        match=f'{second}: a second result for cryonuseg'):
         _main(monkeypatch, first, second)
+
+
+def test_a_result_is_named_after_its_own_run_s_dataset(
+        tmp_path, monkeypatch, capsys):
+    """A later tools/test.py on another dataset in the same work dir that
+    wrote no result: the result stays CryoNuSeg's."""
+    work = _run_dir(tmp_path, 'cryonuseg', (60.0, 40.0), own_config=True)
+    Config.fromfile(f'{REPO}/configs/lora/lora_vitb_deepcrack.py').dump(
+        os.path.join(work, 'lora_vitb_deepcrack.py'))
+    _main(monkeypatch, work)
+    lines = capsys.readouterr().out.splitlines()
+    assert '| Medical Sciences | CryoNuSeg | 60.00 | 40.00 |' in lines
+    assert not any('DeepCrack' in line for line in lines)
+
+
+def test_results_of_several_datasets_in_one_folder_are_skipped(
+        tmp_path, monkeypatch, capsys):
+    done = _run_dir(tmp_path, 'suim', (50.0, 30.0))
+    # two datasets' configs, results without a config of their own
+    mixed = _run_dir(tmp_path, 'cryonuseg', (60.0, 40.0))
+    Config.fromfile(f'{REPO}/configs/lora/lora_vitb_deepcrack.py').dump(
+        os.path.join(mixed, 'lora_vitb_deepcrack.py'))
+    # two finished runs of two datasets, each with its config
+    both = tmp_path / 'both'
+    both.mkdir()
+    for key, stamp in (('cwfid', '20260101_000001'),
+                       ('deepcrack', '20260101_000002')):
+        run = _run_dir(tmp_path, key, (70.0, 60.0), stamp, own_config=True)
+        os.rename(os.path.join(run, stamp), both / stamp)
+        os.rename(os.path.join(run, f'lora_vitb_{key}.py'),
+                  both / f'lora_vitb_{key}.py')
+    _main(monkeypatch, done, mixed, str(both))
+    printed = capsys.readouterr()
+    assert '| all | **mean of 1** | 50.00 | 30.00 |' in printed.out
+    assert f'skipped {mixed}: configs of several datasets' in printed.err
+    assert f'skipped {both}: test results of several datasets' in printed.err

@@ -4,11 +4,12 @@
         [--out table.md]
 
 Each argument is the work dir of a ``tools/test.py`` run on a MESS config;
-its dataset is read from the config mmengine saved there, its scores from
-the newest test result (``<timestamp>/<timestamp>.json``). Prints one row per
+its scores come from the newest test result (``<timestamp>/<timestamp>.json``)
+and its dataset from the config saved with that result. Prints one row per
 dataset (PAXRay-4 = mean of its four binary tasks, as in MESS), the mean per
 domain and the mean over all datasets, for mIoU and CoI-mIoU. Folders
-without a test result are skipped and listed under the table.
+without a test result, or with results of several datasets, are skipped and
+listed under the table (the reasons on stderr).
 
 Prompted SAM runs (configs/prompted_sam, metrics '<setting>/mIoU') get
 Stable-SAM's layout: per prompt setting the mean per domain and over all
@@ -30,39 +31,76 @@ from mmseg_mopeft.models.prompts import PROMPT_TYPES
 METRICS = ('mIoU', 'CoI-mIoU')
 
 
-def read_run(work_dir: str):
-    """(dataset key, {metric: value}) of one test run."""
-    configs = sorted(glob.glob(osp.join(work_dir, '*.py')), key=osp.getmtime)
-    if not configs:
-        raise FileNotFoundError(f'{work_dir}: no config saved by mmengine')
-    cfg = Config.fromfile(configs[-1], import_custom_modules=False)
+def _dataset_key(config: str, where: str) -> str:
+    cfg = Config.fromfile(config, import_custom_modules=False)
     cls = cfg.test_dataloader.dataset.type
     keys = [k for k, v in DATASET_CLASSES.items() if v == cls]
     if not keys:
-        raise ValueError(f'{work_dir}: {cls} is not a MESS dataset class')
+        raise ValueError(f'{where}: {cls} is not a MESS dataset class')
+    return keys[0]
+
+
+def _scores(path: str):
+    """{metric: value} of a test result file; None for other json files."""
+    with open(path) as f:
+        try:
+            result = json.load(f)
+        except json.JSONDecodeError:
+            return None  # a training log (one json per line)
+    if not isinstance(result, dict):
+        return None
+    # prompted SAM: '<setting>/mIoU', e.g. 'peft_off/oracle_box/mIoU'
+    prompted = {k: v for k, v in result.items()
+                if '/' in k and k.rpartition('/')[2] in METRICS}
+    if prompted:
+        return prompted
+    if 'mIoU' in result:
+        return {m: result.get(m) for m in METRICS}
+    return None
+
+
+def read_run(work_dir: str):
+    """(dataset key, {metric: value}) of the newest test run in
+    ``work_dir``. Its dataset comes from the config that run saved
+    (``<timestamp>/vis_data/config.py``), else from the config(s) mmengine
+    dumped in ``work_dir``, which must then name one dataset."""
+    saved = glob.glob(osp.join(work_dir, '*.py'))
+    if not saved:
+        raise FileNotFoundError(f'{work_dir}: no config saved by mmengine')
+    found = []  # (key, scores, result file), newest first
     for path in sorted(glob.glob(osp.join(work_dir, '*', '*.json')),
                        key=osp.getmtime, reverse=True):
-        with open(path) as f:
-            try:
-                result = json.load(f)
-            except json.JSONDecodeError:
-                continue  # a training log (one json per line)
-        if not isinstance(result, dict):
+        scores = _scores(path)
+        if scores is None:
             continue
-        # prompted SAM: '<setting>/mIoU', e.g. 'peft_off/oracle_box/mIoU'
-        prompted = {k: v for k, v in result.items()
-                    if '/' in k and k.rpartition('/')[2] in METRICS}
-        if prompted:
-            return keys[0], prompted
-        if 'mIoU' in result:
-            return keys[0], {m: result.get(m) for m in METRICS}
-    raise FileNotFoundError(f'{work_dir}: no test result (run tools/test.py)')
+        own = osp.join(osp.dirname(path), 'vis_data', 'config.py')
+        if osp.isfile(own):
+            key = _dataset_key(own, own)
+        else:
+            keys = sorted({_dataset_key(c, c) for c in saved})
+            if len(keys) > 1:
+                raise ValueError(
+                    f'{work_dir}: configs of several datasets ({keys}) and '
+                    f'{path} has no config of its own (vis_data/config.py); '
+                    'cannot tell which dataset it scores')
+            key = keys[0]
+        found.append((key, scores, path))
+    if not found:
+        raise FileNotFoundError(
+            f'{work_dir}: no test result (run tools/test.py)')
+    datasets = {key: path for key, _, path in reversed(found)}
+    if len(datasets) > 1:
+        raise ValueError(f'{work_dir}: test results of several datasets '
+                         f'({datasets}); pass one work dir per dataset')
+    key, scores, _ = found[0]
+    return key, scores
 
 
 def read_runs(work_dirs):
     """({dataset key: scores}, [(work dir, reason)]): folders without a
-    saved config or test result, or of another dataset, are skipped and
-    listed, so one unfinished run does not hide the others."""
+    saved config or test result, of another dataset, or with results of
+    several datasets, are skipped and listed, so one unfinished run does not
+    hide the others."""
     results, skipped = {}, []
     for work_dir in work_dirs:
         try:
@@ -194,8 +232,8 @@ def main():
         t for t in (table(rows(plain)) if plain else '',
                     prompt_tables(results)) if t)
     if skipped:
-        text += f'\n\nSkipped {len(skipped)} folder(s) without results: ' + \
-            ', '.join(work_dir for work_dir, _ in skipped)
+        text += (f'\n\nSkipped {len(skipped)} folder(s) (reasons on '
+                 'stderr): ' + ', '.join(work_dir for work_dir, _ in skipped))
     print(text)
     if args.out:
         with open(args.out, 'w') as f:
