@@ -10,8 +10,11 @@ from helpers import REPO
 SCRIPT = 'tools/analysis_tools/gpu_benchmarks.sh'
 
 
-def _run(*args, cwd=REPO):
+def _run(*args, cwd=REPO, out_env=None):
     env = dict(os.environ, CUDA_VISIBLE_DEVICES='', PYTHON=sys.executable)
+    env.pop('OUT', None)
+    if out_env:  # the device machine's folder that comes back
+        env['OUT'] = out_env
     return subprocess.run(['bash', os.path.join(REPO, SCRIPT), *args],
                           cwd=cwd, env=env, capture_output=True, text=True)
 
@@ -38,6 +41,19 @@ def test_wheels_folder_without_wheels_is_named(tmp_path):
     assert proc.returncode == 1
     assert f'no wheels in {tmp_path}/wheels' in proc.stderr
     assert not (tmp_path / 'tables').exists()
+
+
+def test_a_failing_benchmark_does_not_stop_the_other(tmp_path):
+    """One GPU call must bring back what it can: both benchmarks run (here
+    both fail on a bad --peak-tflops), the exit status says which failed,
+    and the tables go to $OUT (the device's folder) without --out."""
+    out = tmp_path / 'tables'
+    proc = _run('--device', 'cpu', '--arch', 'tiny', '--peak-tflops', 'x',
+                out_env=str(out))
+    assert proc.returncode == 1
+    assert 'failed: benchmark_peers.py benchmark_peft.py' in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        'peers_1024px_batch4.md', 'peft_1024px_batch4.md']
 
 
 def _table(text, title):

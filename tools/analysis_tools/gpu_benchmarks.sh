@@ -21,7 +21,9 @@
 # without PyPI, install the wheels requirements/wheelhouse.sh made for it into
 # a temporary folder and run from there (with PEERS_PYTHON=python3 where that
 # Python has transformers and peft). --out and --wheels are relative to the
-# calling directory; the default --out is in the repository.
+# calling directory; the default --out is $OUT if set (the device machine's
+# folder that comes back), else work_dirs/gpu_benchmarks in the repository.
+# A failing benchmark does not stop the other one; the exit status is then 1.
 set -euo pipefail
 CALLER=$PWD
 cd "$(dirname "$0")/../.."
@@ -31,7 +33,7 @@ PEAK_TFLOPS=989.5
 SIZE=1024
 BATCH=4
 ITERS=10
-OUT=work_dirs/gpu_benchmarks
+OUT=${OUT:-$PWD/work_dirs/gpu_benchmarks}
 HF=1
 MEMORY=()
 DEVICE=cuda
@@ -94,9 +96,17 @@ if [ "$HF" = 0 ]; then
 fi
 PEERS=()
 if [ -n "${PEERS_PYTHON:-}" ]; then PEERS=(--peers-python "$PEERS_PYTHON"); fi
+FAILED=()
 "$PYTHON" tools/analysis_tools/benchmark_peers.py "${COMMON[@]}" \
     --dtype fp32 bf16 --mfu --peak-tflops "$PEAK_TFLOPS" \
-    "${ROWS[@]}" "${PEERS[@]}" "${MEMORY[@]}" | tee "$OUT/peers_${SIZE}px_batch${BATCH}.md"
+    "${ROWS[@]}" "${PEERS[@]}" "${MEMORY[@]}" \
+    | tee "$OUT/peers_${SIZE}px_batch${BATCH}.md" || FAILED+=(benchmark_peers.py)
 
 "$PYTHON" tools/analysis_tools/benchmark_peft.py "${COMMON[@]}" \
-    --dtypes bf16 --mfu --peak-tflops "$PEAK_TFLOPS" | tee "$OUT/peft_${SIZE}px_batch${BATCH}.md"
+    --dtypes bf16 --mfu --peak-tflops "$PEAK_TFLOPS" \
+    | tee "$OUT/peft_${SIZE}px_batch${BATCH}.md" || FAILED+=(benchmark_peft.py)
+
+if [ ${#FAILED[@]} -gt 0 ]; then
+    echo "gpu_benchmarks.sh: failed: ${FAILED[*]} (see above)" >&2
+    exit 1
+fi
