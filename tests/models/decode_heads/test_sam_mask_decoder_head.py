@@ -134,6 +134,41 @@ def test_loss_prefers_correct_predictions_and_reaches_trainable_params():
     assert not any(p.requires_grad for p in head.prompt_encoder.parameters())
 
 
+def test_losses_equal_the_formulas_written_out():
+    """Mask2Former's weighting: class loss 2 x CE with the no-object class
+    weighted 0.1 and normalised by the weights used; mask losses 5 x BCE
+    and 5 x dice over the matched masks, ignored pixels as background."""
+    torch.manual_seed(0)
+    k = 3
+    head = build_head(num_classes=k, num_queries=4)
+    seg = torch.zeros(8, 8, dtype=torch.long)
+    seg[:4] = 2
+    seg[6:, 6:] = 255
+    cls = torch.randn(1, 4, k + 1)
+    cls[0, 3, 2] = cls[0, 1, 0] = 9  # matching: query 3 class 2, 1 class 0
+    masks = torch.randn(1, 4, 8, 8)
+    masks[0, 3, :4] += 6
+    masks[0, 1, 4:] += 6
+    losses = head.loss_by_feat((cls, masks), [_sample(seg)])
+
+    labels = torch.tensor([k, 0, k, 2])  # unmatched queries: no object
+    weight = torch.tensor([1.0] * k + [0.1])[labels]
+    ce = torch.nn.functional.cross_entropy(cls[0], labels, reduction='none')
+    preds = torch.stack([masks[0, 1], masks[0, 3]]).flatten(1)
+    targets = torch.stack([seg == 0, seg == 2]).flatten(1).float()
+    probs = preds.sigmoid()
+    dice = 1 - (2 * (probs * targets).sum(1) + 1) / (
+        probs.sum(1) + targets.sum(1) + 1)
+    expected = dict(
+        loss_cls=2 * (weight * ce).sum() / weight.sum(),
+        loss_mask=5 * torch.nn.functional.binary_cross_entropy_with_logits(
+            preds, targets),
+        loss_dice=5 * dice.mean())
+    for key, value in expected.items():
+        torch.testing.assert_close(losses[key], value, rtol=1e-5, atol=0,
+                                   msg=key)
+
+
 def test_image_without_labels_gives_zero_mask_losses():
     head = build_head(num_queries=2)
     seg = torch.full((16, 16), 255, dtype=torch.long)
