@@ -1,9 +1,12 @@
 """Gradient checkpointing is exact; untuned early blocks build no graph."""
+from unittest import mock
+
 import pytest
 import torch
 from helpers import probe_loss
 
 from mmseg_mopeft.models import SAMViT
+from mmseg_mopeft.models.backbones import sam_vit
 from mmseg_mopeft.models.peft import PEFT_METHODS
 
 PEFTS = [None] + [{name: {}} for name in sorted(PEFT_METHODS.module_dict)] \
@@ -48,6 +51,23 @@ def test_with_cp_gives_the_same_loss_and_gradients(peft):
     for name in grads_a:
         assert torch.allclose(grads_a[name], grads_b[name], atol=1e-6,
                               rtol=1e-5), name
+
+
+@pytest.mark.parametrize('training,grad', [(True, True), (False, True),
+                                           (True, False)])
+def test_with_cp_checkpoints_each_block_only_when_training(training, grad):
+    """The exactness test above would pass without checkpointing too: see
+    that each block is checkpointed. Evaluation and no-grad passes keep no
+    activations to save, so they run the blocks directly."""
+    model = SAMViT(arch='tiny', img_size=64, window_size=4, with_cp=True)
+    model.train(training)
+    with mock.patch.object(sam_vit, 'checkpoint',
+                           wraps=sam_vit.checkpoint) as spy, \
+            torch.set_grad_enabled(grad):
+        out = model(torch.randn(1, 3, 64, 64))[0]
+    checkpointed = [call.args[0] for call in spy.call_args_list]
+    assert checkpointed == (list(model.blocks) if training and grad else [])
+    assert out.requires_grad == grad
 
 
 def test_untuned_early_blocks_build_no_graph():

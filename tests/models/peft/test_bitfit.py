@@ -1,4 +1,5 @@
 """BitFit trains the encoder's bias terms and nothing else."""
+import pytest
 import torch
 from helpers import probe_loss
 
@@ -29,6 +30,18 @@ def test_later_blocks_only_leave_the_patch_embedding_frozen():
     probe_loss(model(x)[0]).backward()
     assert model.patch_embed.proj.bias.grad is None
     assert model.blocks[2].attn.qkv.bias.grad is not None
+
+
+@pytest.mark.parametrize('blocks', [1, [0, 3]], ids=['from_1', '0_and_3'])
+def test_patch_embedding_bias_trains_with_the_first_block_only(blocks):
+    """The patch embedding feeds block 0, so its bias trains with that
+    block's biases, whichever other blocks are tuned."""
+    model = SAMViT(arch='tiny', img_size=64, window_size=4, frozen=True,
+                   peft=dict(bitfit=dict()), peft_blocks=blocks)
+    tuned = [i for i, b in enumerate(model.blocks) if b.tuner is not None]
+    assert tuned == ([1, 2, 3] if blocks == 1 else blocks)
+    assert model.patch_embed.proj.bias.requires_grad == (0 in tuned)
+    assert not model.patch_embed.proj.weight.requires_grad
 
 
 def test_encoders_without_a_neck_or_qkv_bias_train_the_biases_they_have():

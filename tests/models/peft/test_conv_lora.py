@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from scipy.stats import norm
 
+from mmseg_mopeft.models import SAMViT
 from mmseg_mopeft.models.peft import BlockContext, ConvLoRA
 from mmseg_mopeft.models.peft.conv_lora import NoisyTop1Gate
 
@@ -84,6 +85,34 @@ def test_each_expert_resizes_convolves_and_resizes_back():
         y = F.gelu(F.conv2d(y, conv.weight, conv.bias, padding=1))
         y = y if not e else F.interpolate(y, size=(5, 5), mode='bicubic')
         assert torch.allclose(module.run_expert(e, maps), y, atol=1e-6)
+
+
+@pytest.mark.parametrize('hw', [(6, 8), (8, 5), (5, 6)],
+                         ids=lambda hw: '%dx%d' % hw)
+def test_non_square_grid_is_padded_to_whole_windows_as_sam_pads(hw):
+    """Windowed Conv-LoRA convolves whole windows, padding included: a grid
+    with rows or columns (or both) to pad gives the image tokens of the
+    grid SAM pads with zero tokens, which needs no padding."""
+    torch.manual_seed(0)
+    model = SAMViT(arch='tiny', img_size=64, window_size=4, frozen=True,
+                   peft=dict(conv_lora=dict(rank=4, experts=3))).eval()
+    block = model.blocks[0]
+    assert block.window_size == 4 and block.tuner.pads_windows
+    with torch.no_grad():
+        for name, param in block.named_parameters():
+            if param.requires_grad or 'rel_pos' in name:
+                param.add_(torch.randn_like(param) * 0.3)
+        h, w = hw
+        x = torch.randn(2, h, w, 64)
+        out = block.attn(x, block.tuner, {})
+        padded = F.pad(x, (0, 0, 0, -w % 4, 0, -h % 4))
+        expected = block.attn(padded, block.tuner, {})[:, :h, :w]
+        assert out.shape == (2, h, w, 64)
+        assert torch.allclose(out, expected, atol=1e-5)
+        assert not torch.allclose(out, block.attn(x), atol=1e-3)  # it acts
+        # and the whole encoder, on 16 px patches
+        image = torch.randn(1, 3, 16 * h, 16 * w)
+        assert model(image)[0].shape == (1, 256, h, w)
 
 
 def _gate_choosing(choices, experts):

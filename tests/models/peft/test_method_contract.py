@@ -19,6 +19,10 @@ X64 = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
 # 80 px: a 5 x 5 token grid, so the 4 x 4 windows are padded, and not the
 # 64 px the position embeddings are made for
 X80 = torch.randn(2, 3, 80, 80, generator=torch.Generator().manual_seed(2))
+# 144 px: a 9 x 9 token grid, so each sample has 2 x 2 whole 4 x 4 windows
+# (attended as one group) besides its padded edge windows
+X144 = torch.randn(2, 3, 144, 144,
+                   generator=torch.Generator().manual_seed(4))
 
 
 def build(name, gated=False, **kwargs):
@@ -117,6 +121,70 @@ def test_gate_at_zero_is_no_method(name):
             assert torch.isfinite(closed).all()
             assert torch.allclose(closed, plain_twin(model)(x)[0],
                                   atol=1e-5)
+
+
+@pytest.mark.parametrize('name', METHODS)
+def test_gate_fully_open_is_the_ungated_method(name):
+    """A gate of 1 leaves the method's own update whole: the same weights
+    without a gate give the same output."""
+    if PEFT_METHODS.module_dict[name].cannot_gate:
+        pytest.skip(f'{name} cannot be gated')
+    model = perturb(build(name, gated=True))
+    ungated = build(name)
+    missing, unexpected = ungated.load_state_dict(model.state_dict(),
+                                                  strict=False)
+    assert not missing and unexpected
+    assert all('.gates.' in key for key in unexpected)
+    with torch.no_grad():
+        for tuner in model.tuners:
+            for gate in tuner.gates.values():
+                gate.proj.weight.zero_()
+                gate.proj.bias.fill_(float('inf'))
+        for x in (X64, X80):
+            opened = model(x)[0]
+            assert torch.isfinite(opened).all()
+            assert torch.allclose(opened, ungated(x)[0], atol=1e-5)
+
+
+def set_gates_apart(model, x):
+    """Set each gate, in the order the blocks run, so that it gives the two
+    samples of ``x`` the logits -1 and 1 (gates 0.27 and 0.73)."""
+
+    def calibrate(gate, args):
+        first, second = args[0]
+        diff = second - first
+        gate.proj.weight.copy_(2 * diff / diff.dot(diff))
+        gate.proj.bias.fill_(-gate.proj.weight[0].dot(first + second) / 2)
+
+    gates = [g for t in model.tuners for g in (t.gates or {}).values()]
+    hooks = [gate.register_forward_pre_hook(calibrate) for gate in gates]
+    with torch.no_grad():
+        model(x)
+    for hook in hooks:
+        hook.remove()
+
+
+@pytest.mark.parametrize('gated', [False, True])
+@pytest.mark.parametrize('name', METHODS)
+def test_a_samples_output_does_not_depend_on_its_batch(name, gated):
+    """Per-sample gates reach every token of their own sample only, also
+    where a batch's windows are attended together, and a method shares
+    nothing across the batch."""
+    if gated and PEFT_METHODS.module_dict[name].cannot_gate:
+        pytest.skip(f'{name} cannot be gated')
+    model = perturb(build(name, gated=gated))
+    if gated:
+        set_gates_apart(model, X144)
+        for tuner in model.tuners:
+            tuner.record_gates = True
+    with torch.no_grad():
+        batched = model(X144)[0]
+        for tuner in model.tuners if gated else ():
+            for value in tuner.last_gates.values():
+                assert (value[1] - value[0]).item() > 0.4
+        alone = torch.cat([model(X144[i:i + 1])[0] for i in range(2)])
+    assert batched.shape == (2, 256, 9, 9)
+    assert torch.allclose(batched, alone, atol=1e-5)
 
 
 @pytest.mark.parametrize('gpu_attention', [False, True])
