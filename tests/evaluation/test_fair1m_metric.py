@@ -93,3 +93,53 @@ def test_keep_results_saves_every_detection(tmp_path):
     assert saved['1'] == [[100, 100, 120, 111, pytest.approx(0.7),
                            'Small Car']]
     assert len(saved['0']) == 5
+
+
+def _iou(a, b):
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])  # noqa: E731
+    return inter / (area(a) + area(b) - inter)
+
+
+def _one_box(gt_box, det_box, label, img_id=None):
+    t = torch.tensor
+    sample = dict(
+        gt_instances=dict(bboxes=t([gt_box], dtype=torch.float32),
+                          labels=t([label])),
+        ignored_instances=dict(bboxes=torch.zeros(0, 4),
+                               labels=torch.zeros(0, dtype=torch.long)),
+        pred_instances=dict(bboxes=t([det_box], dtype=torch.float32),
+                            scores=t([0.9]), labels=t([label])))
+    if img_id is not None:
+        sample['img_id'] = img_id
+    return sample
+
+
+@pytest.mark.parametrize('iou_thr', [0.3, 0.5])
+def test_iou_thr_decides_what_matches(tmp_path, iou_thr):
+    gt, det = [50, 50, 70, 60], [60, 50, 75, 60]
+    iou = _iou(gt, det)  # 0.4
+    metric = FAIR1MMetric(iou_thr=iou_thr, output_dir=str(tmp_path),
+                          nproc=1)
+    metric.dataset_meta = FAIR1MDataset.METAINFO
+    b737 = FAIR1MDataset.METAINFO['classes'].index('Boeing737')
+    metric.process({}, [_one_box(gt, det, b737)])
+    metrics = metric.evaluate(1)
+    tag = round(iou_thr * 100)
+    assert metrics[f'fair1m/AP{tag}_Boeing737'] == (1 if iou >= iou_thr
+                                                    else 0)
+
+
+def test_saved_detections_are_keyed_by_img_id(tmp_path):
+    metric = FAIR1MMetric(keep_results=True, output_dir=str(tmp_path),
+                          nproc=1)
+    metric.dataset_meta = FAIR1MDataset.METAINFO
+    box = [0, 0, 10, 10]
+    metric.process({}, [_one_box(box, box, 0, img_id='P0001'),
+                        _one_box(box, box, 0, img_id='P0002')])
+    metric.process({}, [_one_box(box, box, 0, img_id='P0003')])
+    metric.evaluate(3)
+    saved = json.loads((tmp_path / 'fair1m_detections.json').read_text())
+    assert sorted(saved) == ['P0001', 'P0002', 'P0003']

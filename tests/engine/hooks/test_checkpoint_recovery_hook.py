@@ -7,15 +7,18 @@ import resource
 import shutil
 import signal
 import sys
+from types import SimpleNamespace
+from unittest import mock
 
 import pytest
 import torch
 from helpers import REPO, load_tool, run_tool, tiny_config
 from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
-from mmengine.runner import IterBasedTrainLoop, Runner
+from mmengine.runner import BaseLoop, IterBasedTrainLoop, Runner
 
 from mmseg_mopeft.engine.checkpoint_io import CheckpointFileError
+from mmseg_mopeft.engine.hooks import CheckpointRecoveryHook
 
 CONFIG = 'configs/decoder_ft/decoder_ft_vitb_cryonuseg.py'
 
@@ -206,3 +209,37 @@ def test_tools_train_resume_falls_back_to_load_from(
     expected = (weights if with_checkpoint else pretrained['state_dict'])
     assert seen['iter'] == (1 if with_checkpoint else 0)
     assert torch.equal(seen['value'], expected[name])
+
+
+class _Loop(BaseLoop):
+    def run(self):
+        pass
+
+
+def _runner(sampler_seed, runner_seed=7):
+    sampler = SimpleNamespace(seed=sampler_seed, reseed=mock.Mock())
+    loop = _Loop.__new__(_Loop)
+    loop.dataloader = SimpleNamespace(sampler=sampler)
+    return SimpleNamespace(
+        hooks=[], _train_loop=loop, train_loop=loop, seed=runner_seed,
+        train_dataloader=SimpleNamespace(sampler=sampler), _resume=False,
+        _load_from=None, logger=mock.Mock()), sampler
+
+
+def _resume_with_seed(runner, seed):
+    hook = CheckpointRecoveryHook()
+    hook.before_run(runner)
+    runner.seed = seed  # what load_or_resume restores from the checkpoint
+    hook.before_train(runner)
+
+
+def test_sampler_following_the_runner_seed_is_reseeded():
+    runner, sampler = _runner(sampler_seed=7)
+    _resume_with_seed(runner, 99)
+    sampler.reseed.assert_called_once_with(99)
+
+
+def test_sampler_with_its_own_seed_is_left_alone():
+    runner, sampler = _runner(sampler_seed=123)
+    _resume_with_seed(runner, 99)
+    sampler.reseed.assert_not_called()

@@ -1,6 +1,7 @@
 """Resume is bit-exact with point-sampled losses and random augmentation,
 with and without data-loader workers."""
 import os.path as osp
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -9,7 +10,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from mmseg_mopeft.datasets import generate_shapes
-from mmseg_mopeft.engine.hooks import IterationSeedHook
+from mmseg_mopeft.engine.hooks import IterationSeedHook, iteration_seed_hook
 
 CONFIG = 'configs/decoder_ft/decoder_ft_vitb_cryonuseg.py'
 
@@ -125,3 +126,16 @@ def test_resume_without_a_seed_is_bit_exact(tmp_path, two_class_root,
     weights = resumed.model.state_dict()
     for name, value in straight.model.state_dict().items():
         assert torch.equal(value, weights[name]), name
+
+
+def _draw(monkeypatch, rank, it):
+    monkeypatch.setattr(iteration_seed_hook, 'get_rank', lambda: rank)
+    IterationSeedHook().before_train_iter(SimpleNamespace(seed=7, iter=it),
+                                          0)
+    return torch.rand(4)
+
+
+def test_ranks_draw_different_streams(monkeypatch):
+    assert torch.equal(_draw(monkeypatch, 1, 3), _draw(monkeypatch, 1, 3))
+    assert not torch.equal(_draw(monkeypatch, 0, 3), _draw(monkeypatch, 1, 3))
+    assert not torch.equal(_draw(monkeypatch, 1, 3), _draw(monkeypatch, 1, 4))

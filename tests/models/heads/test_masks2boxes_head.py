@@ -3,6 +3,7 @@ logits, mask targets from polygons."""
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import PolygonMasks
@@ -134,3 +135,83 @@ def test_mask_targets_on_the_mask_grid():
     expected[0, 2:6, 2:6] = 1
     expected[1, 10, 10] = 1
     assert torch.equal(targets.masks, expected)
+
+
+def _cls(label=5):
+    cls = torch.full((1, 1, 38), -10.)
+    cls[0, 0, label] = 10.
+    return cls
+
+
+def test_rescale_divides_x_by_the_width_and_y_by_the_height_factor():
+    """mmdet's scale_factor is (w_scale, h_scale): an input box
+    (12, 8, 24, 16) of an image resized by 0.5 in x and 0.25 in y is
+    (24, 32, 48, 64) in the original image."""
+    masks = torch.full((1, 1, 16, 16), -10.)
+    masks[0, 0, 2:4, 3:6] = 10.
+    w_scale, h_scale = 0.5, 0.25
+    meta = dict(img_shape=(60, 64), batch_input_shape=(64, 64),
+                scale_factor=(w_scale, h_scale), ori_shape=(240, 128))
+    sample = DetDataSample(metainfo=meta)
+    head = _head(num_queries=1, score_thr=0.5)
+    unscaled, = head.predict_by_feat(_cls(), masks, [sample], rescale=False)
+    x1, y1, x2, y2 = unscaled.bboxes[0].tolist()
+    result, = head.predict_by_feat(_cls(), masks, [sample])
+    assert result.bboxes[0].tolist() == pytest.approx(
+        [x1 / w_scale, y1 / h_scale, x2 / w_scale, y2 / h_scale])
+
+
+def test_object_reaching_the_image_bottom_gets_a_box_to_the_bottom():
+    """Image 62 px high on a 64 px input (grid 16, stride 4): an object
+    whose mask covers the cells of rows 56..63 covers the image down to its
+    last row, so the box ends at y2 = 62 (image height), not at a cell
+    border above it."""
+    img_h = 62
+    masks = torch.full((1, 1, 16, 16), -10.)
+    masks[0, 0, 14:, 4:8] = 10.
+    meta = dict(img_shape=(img_h, 64), batch_input_shape=(64, 64),
+                scale_factor=(1., 1.), ori_shape=(img_h, 64))
+    result, = _head(num_queries=1, score_thr=0.5).predict_by_feat(
+        _cls(), masks, [DetDataSample(metainfo=meta)], rescale=False)
+    assert result.bboxes[0, 3].item() == img_h
+
+
+def test_mask_quality_is_the_mean_probability_inside_the_mask():
+    """Logits 0 (probability 0.5, below the threshold) everywhere but one
+    block: quality is the mean probability of the thresholded pixels, in
+    (0.5, 1], so the score is at most the class probability."""
+    masks = torch.zeros(1, 1, 16, 16)
+    masks[0, 0, 5:8, 5:8] = 10.
+    meta = dict(img_shape=(64, 64), batch_input_shape=(64, 64),
+                scale_factor=(1., 1.), ori_shape=(64, 64))
+    cls = _cls()
+    head = _head(num_queries=1, score_thr=0.5, score_with_mask_quality=True)
+    result, = head.predict_by_feat(cls, masks, [DetDataSample(metainfo=meta)])
+    class_prob = torch.softmax(cls[0, 0], -1)[5].item()
+    probs = F.interpolate(masks, size=(64, 64), mode='bilinear',
+                          align_corners=False)[0, 0].sigmoid()
+    quality = probs[probs > 0.5].mean().item()
+    assert 0.5 < quality <= 1
+    assert result.scores[0].item() == pytest.approx(class_prob * quality,
+                                                    rel=1e-4)
+
+
+def test_head_groups_components_on_the_4px_grid():
+    """The head's boxes are masks_to_boxes of the upsampled binary mask with
+    cell = stride (4), as its docstring says: an object and a small blob a
+    few pixels apart (less than a block) are one component there (kept in
+    the box), two on the pixel grid (the small blob dropped)."""
+    masks = torch.full((1, 1, 16, 16), -10.)
+    masks[0, 0, 2:6, 2:6] = 10.   # 16 cells, about 256 px
+    masks[0, 0, 3, 7] = 10.       # one cell ...
+    masks[0, 0, 3, 6] = -2.       # ... a weak negative cell between
+    meta = dict(img_shape=(64, 64), batch_input_shape=(64, 64),
+                scale_factor=(1., 1.), ori_shape=(64, 64))
+    result, = _head(num_queries=1, score_thr=0.5).predict_by_feat(
+        _cls(), masks, [DetDataSample(metainfo=meta)], rescale=False)
+    binary = F.interpolate(masks, size=(64, 64), mode='bilinear',
+                           align_corners=False)[0].sigmoid() > 0.5
+    grid4, _ = masks_to_boxes(binary, cell=4)
+    pixel, _ = masks_to_boxes(binary, cell=1)
+    assert grid4.tolist() != pixel.tolist()  # the case tells them apart
+    assert result.bboxes.tolist() == grid4.tolist()

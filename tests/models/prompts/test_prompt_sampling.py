@@ -199,3 +199,39 @@ def test_sampler_rejects_unknown_settings():
         GTPromptSampler(per='pixel')
     with pytest.raises(ValueError, match='non-empty'):
         oracle_point(np.zeros((4, 4), bool))
+
+
+def _iou_inclusive(a, b):
+    ix = min(a[2], b[2]) - max(a[0], b[0]) + 1
+    iy = min(a[3], b[3]) - max(a[1], b[1]) + 1
+    inter = max(ix, 0) * max(iy, 0)
+    area = lambda r: (r[2] - r[0] + 1) * (r[3] - r[1] + 1)  # noqa: E731
+    return inter / (area(a) + area(b) - inter)
+
+
+def test_sampler_min_iou_is_applied_to_noisy_boxes():
+    gt = np.full((64, 64), 255, np.uint8)
+    gt[10:40, 12:50] = 3
+    rows, cols = np.nonzero(gt == 3)
+    tight = [cols.min(), rows.min(), cols.max(), rows.max()]
+    ious = []
+    for seed in range(20):
+        sampler = GTPromptSampler(seed=seed, min_iou=0.7)
+        prompt, = sampler(gt, f'img{seed}.png', 'noisy_box')
+        ious.append(_iou_inclusive(prompt['box'], tight))
+    assert min(ious) >= 0.7
+
+
+def test_components_of_one_class_draw_independently():
+    """per='component': two same-shaped components of one class; their
+    random points (relative to each component) are not all the same."""
+    gt = np.full((40, 40), 255, np.uint8)
+    gt[2:12, 2:12] = 1
+    gt[25:35, 20:30] = 1
+    same = []
+    for seed in range(5):
+        a, b = GTPromptSampler(per='component', seed=seed)(
+            gt, 'x.png', 'random_point')
+        same.append(np.array_equal(a['point'] - [2, 2],
+                                   b['point'] - [20, 25]))
+    assert not all(same)
