@@ -143,6 +143,25 @@ def test_train_and_evaluate_on_real_tiles(tmp_path, tiles_root, tiny_sam_ckpt):
     assert f'from {tiny_sam_ckpt[0]}' in log  # SAM weights were loaded
 
 
+def _oracle_logits(info, scale, flip=False):
+    """Class and mask logits (1, N, ...) that say exactly the ground truth
+    of ``info`` (mirrored with ``flip``), for a 1024 px input of the image
+    resized by ``scale``, at the decoder's 1/4 resolution."""
+    polygons = []
+    for instance in info['instances']:
+        xy = np.array(instance['mask'][0], dtype=np.float64)
+        if flip:
+            xy[0::2] = info['width'] - xy[0::2]
+        polygons.append([xy * scale])
+    grid = PolygonMasks(polygons, 1024, 1024).resize((256, 256))
+    masks = grid.to_tensor(torch.float32, 'cpu') * 20 - 10
+    labels = torch.tensor([i['bbox_label'] for i in info['instances']],
+                          dtype=torch.long)
+    cls = torch.full((len(labels), 38), -10.)
+    cls[torch.arange(len(labels)), labels] = 10.
+    return cls[None], masks[None]
+
+
 def test_perfect_masks_give_near_perfect_map(tiles_root):
     """Oracle check of the whole inference path on real tiles: mask logits
     made from the ground-truth polygons (at the decoder's 1/4 resolution of
@@ -156,21 +175,15 @@ def test_perfect_masks_give_near_perfect_map(tiles_root):
     for info in ds:
         h, w = info['height'], info['width']
         scale = 1024 / max(h, w)
-        polygons = [[np.array(i['mask'][0]) * scale]
-                    for i in info['instances']]
-        grid = PolygonMasks(polygons, 1024, 1024).resize((256, 256))
-        masks = grid.to_tensor(torch.float32, 'cpu') * 20 - 10
-        labels = torch.tensor([i["bbox_label"] for i in info["instances"]],
-                              dtype=torch.long)
-        cls = torch.full((len(labels), 38), -10.)
-        cls[torch.arange(len(labels)), labels] = 10.
+        cls, masks = _oracle_logits(info, scale)
+        labels = cls[0].argmax(-1)
         sample = DetDataSample(
             metainfo=dict(
                 img_shape=(round(h * scale), round(w * scale)),
                 batch_input_shape=(1024, 1024),
                 scale_factor=(scale, scale)))
         head.max_per_img = max(len(labels), 1)
-        pred, = head.predict_by_feat(cls[None], masks[None], [sample])
+        pred, = head.predict_by_feat(cls, masks, [sample])
         gt = torch.tensor([i['bbox']
                            for i in info['instances']]).reshape(-1, 4)
         metric.process({}, [
@@ -199,22 +212,10 @@ class _OracleDetector(torch.nn.Module):
     def test_step(self, data):
         sample, = data['data_samples']
         info = self.infos[sample.img_path]
-        scale, _ = sample.scale_factor
-        polygons = []
-        for instance in info['instances']:
-            xy = np.array(instance['mask'][0], dtype=np.float64)
-            if sample.flip:
-                xy[0::2] = info['width'] - xy[0::2]
-            polygons.append([xy * scale])
-        grid = PolygonMasks(polygons, 1024, 1024).resize((256, 256))
-        masks = grid.to_tensor(torch.float32, 'cpu') * 20 - 10
-        labels = torch.tensor([i['bbox_label'] for i in info['instances']],
-                              dtype=torch.long)
-        cls = torch.full((len(labels), 38), -10.)
-        cls[torch.arange(len(labels)), labels] = 10.
+        cls, masks = _oracle_logits(info, sample.scale_factor[0], sample.flip)
         sample.set_metainfo(dict(batch_input_shape=(1024, 1024)))
-        self.head.max_per_img = max(len(labels), 1)
-        pred, = self.head.predict_by_feat(cls[None], masks[None], [sample])
+        self.head.max_per_img = max(cls.shape[1], 1)
+        pred, = self.head.predict_by_feat(cls, masks, [sample])
         sample.pred_instances = pred
         return [sample]
 
