@@ -52,6 +52,7 @@ def test_a_failing_benchmark_does_not_stop_the_other(tmp_path):
                 out_env=str(out))
     assert proc.returncode == 1
     assert 'failed: benchmark_peers.py benchmark_peft.py' in proc.stderr
+    assert f'tables in {out}' in proc.stderr
     assert sorted(p.name for p in out.iterdir()) == [
         'peers_1024px_batch4.md', 'peft_1024px_batch4.md']
 

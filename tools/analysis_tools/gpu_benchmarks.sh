@@ -106,6 +106,7 @@ FAILED=()
     --dtypes bf16 --mfu --peak-tflops "$PEAK_TFLOPS" \
     | tee "$OUT/peft_${SIZE}px_batch${BATCH}.md" || FAILED+=(benchmark_peft.py)
 
+echo "gpu_benchmarks.sh: tables in $OUT" >&2
 if [ ${#FAILED[@]} -gt 0 ]; then
     echo "gpu_benchmarks.sh: failed: ${FAILED[*]} (see above)" >&2
     exit 1
