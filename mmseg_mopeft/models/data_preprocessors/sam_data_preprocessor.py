@@ -10,6 +10,7 @@ are cropped back to the image.
 """
 from typing import Any, Dict
 
+import torch
 import torch.nn.functional as F
 from mmengine.structures import PixelData
 from mmseg.models.data_preprocessor import SegDataPreProcessor
@@ -27,10 +28,41 @@ class SAMDataPreProcessor(SegDataPreProcessor):
         self.divisor = size_divisor
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
+        inputs = data['inputs']
+        if not training and len({tuple(x.shape[-2:]) for x in inputs}) > 1:
+            return self._forward_each(data)
         out = super().forward(data, training)
+        h, w = out['inputs'].shape[-2:]
+        return self._pad(out, h + -h % self.divisor, w + -w % self.divisor,
+                         training)
+
+    def _forward_each(self, data: dict) -> Dict[str, Any]:
+        """Test images of different sizes (mmseg asserts one size): each is
+        prepared alone, then padded to the largest of them."""
+        samples = data.get('data_samples')
+        if samples is None:
+            raise ValueError(
+                'test images of different sizes need their data samples '
+                '(the padding of each is recorded there to crop its '
+                'prediction back)')
+        outs = [
+            self.forward(dict(inputs=[x], data_samples=[s]))
+            for x, s in zip(data['inputs'], samples)
+        ]
+        h = max(out['inputs'].shape[-2] for out in outs)
+        w = max(out['inputs'].shape[-1] for out in outs)
+        outs = [self._pad(out, h, w, training=False) for out in outs]
+        return dict(
+            inputs=torch.cat([out['inputs'] for out in outs]),
+            data_samples=[out['data_samples'][0] for out in outs])
+
+    def _pad(self, out: dict, h: int, w: int, training: bool) -> dict:
+        """Pad ``out``'s inputs at the bottom/right to (h, w), recording
+        the padding; training labels (stacked at the input's size) too.
+        Test labels stay at the original image size, as in mmseg."""
         inputs, samples = out['inputs'], out['data_samples']
-        h, w = inputs.shape[-2:]
-        pad_h, pad_w = -h % self.divisor, -w % self.divisor
+        in_h, in_w = inputs.shape[-2:]
+        pad_h, pad_w = h - in_h, w - in_w
         if not (pad_h or pad_w):
             return out
         out['inputs'] = F.pad(inputs, (0, pad_w, 0, pad_h), value=self.pad_val)
@@ -40,11 +72,11 @@ class SAMDataPreProcessor(SegDataPreProcessor):
         for sample in samples or ():
             left, right, top, bottom = sample.metainfo.get(key, (0, 0, 0, 0))
             sample.set_metainfo({
-                'pad_shape': (h + pad_h, w + pad_w),
-                'batch_input_shape': (h + pad_h, w + pad_w),
+                'pad_shape': (h, w),
+                'batch_input_shape': (h, w),
                 key: [left, right + pad_w, top, bottom + pad_h]
             })
-            if 'gt_sem_seg' in sample:
+            if training and 'gt_sem_seg' in sample:
                 seg = F.pad(sample.gt_sem_seg.data, (0, pad_w, 0, pad_h),
                             value=self.seg_pad_val)
                 sample.gt_sem_seg = PixelData(data=seg)

@@ -40,6 +40,41 @@ def test_test_padding_is_recorded_so_predictions_are_cropped_back():
     assert tuple(meta['pad_shape']) == (80, 64)
 
 
+def test_test_labels_keep_the_image_size():
+    """At test time labels are loaded after Resize at the original size
+    (mmseg scores them there); padding them like the input broke IoUMetric.
+    """
+    pre = SAMDataPreProcessor(mean=[0] * 3, std=[1] * 3,
+                              test_cfg=dict(size=(64, 64)))
+    out = pre(_data(70, 50), training=False)
+    assert out['inputs'].shape == (1, 3, 80, 64)
+    gt = out['data_samples'][0].gt_sem_seg.data
+    assert gt.shape == (1, 70, 50) and (gt == 1).all()
+
+
+@pytest.mark.parametrize('test_cfg', [dict(size=(64, 64)), None])
+def test_test_images_of_different_sizes_form_one_batch(test_cfg):
+    """mmseg asserts one size per test batch; each image is padded as if
+    alone, then to the largest, the extra padding recorded for cropping."""
+    pre = SAMDataPreProcessor(mean=[0] * 3, std=[1] * 3, test_cfg=test_cfg)
+    first, second = _data(70, 50), _data(40, 90)
+    alone = pre(_data(40, 90), training=False)
+    out = pre(
+        dict(inputs=first['inputs'] + second['inputs'],
+             data_samples=first['data_samples'] + second['data_samples']),
+        training=False)
+    h, w = 80, 96  # 70x50 pads to 80x64, 40x90 to 64x96 (48x96 unsized)
+    assert out['inputs'].shape == (2, 3, h, w)
+    ah, aw = alone['inputs'].shape[-2:]
+    assert torch.equal(out['inputs'][1, :, :ah, :aw], alone['inputs'][0])
+    assert (out['inputs'][1, :, ah:] == 0).all()
+    assert (out['inputs'][1, :, :, aw:] == 0).all()
+    metas = [s.metainfo for s in out['data_samples']]
+    assert metas[0]['img_padding_size'] == [0, 96 - 50, 0, 80 - 70]
+    assert metas[1]['img_padding_size'] == [0, 96 - 90, 0, 80 - 40]
+    assert all(tuple(m['pad_shape']) == (h, w) for m in metas)
+
+
 @pytest.mark.parametrize('divisor,padded', [(16, (80, 96)), (32, (96, 96))])
 def test_without_a_fixed_size_a_batch_pads_to_the_divisor(divisor, padded):
     """Images of different sizes, no ``size``: mmseg's own stacking by
@@ -76,3 +111,28 @@ def test_segmentor_predicts_at_the_image_size(tmp_path):
         pred = model.test_step(_data(70, 50, with_gt=False))[0]
     assert seen == [(80, 64)]
     assert tuple(pred.pred_sem_seg.data.shape[-2:]) == (70, 50)
+
+
+def test_a_mixed_size_test_batch_predicts_as_each_image_alone(tmp_path):
+    """Both images within SAM's fixed size: the batch pads them as alone."""
+    from helpers import tiny_config
+    from mmseg.registry import MODELS
+    cfg = tiny_config('configs/lora/lora_vitb_cryonuseg.py', str(tmp_path),
+                      str(tmp_path))
+    model = MODELS.build(cfg.model).eval()
+    torch.manual_seed(0)
+    images = [torch.randint(0, 255, (3, h, w), dtype=torch.uint8)
+              for h, w in ((60, 40), (30, 50))]
+
+    def batch(imgs):
+        samples = [SegDataSample(metainfo=dict(img_shape=tuple(
+            i.shape[-2:]), ori_shape=tuple(i.shape[-2:]))) for i in imgs]
+        return dict(inputs=list(imgs), data_samples=samples)
+
+    with torch.no_grad():
+        together = model.test_step(batch(images))
+        alone = [model.test_step(batch([i]))[0] for i in images]
+    for got, want in zip(together, alone):
+        assert got.seg_logits.data.shape == want.seg_logits.data.shape
+        torch.testing.assert_close(got.seg_logits.data, want.seg_logits.data,
+                                   atol=1e-5, rtol=0)
