@@ -45,6 +45,7 @@ def tiny_config(config: str,
             arch='tiny', img_size=size, window_size=4, init_cfg=init)
     if (model.get('decode_head') or {}).get('type') == 'SAMMaskDecoderHead':
         model.decode_head.update(num_points=0, init_cfg=init)
+    cfg.sam_checkpoint = checkpoint  # what SAMCheckpointCheckHook compares
     model.data_preprocessor.size = (size, size)
     model.data_preprocessor.test_cfg = dict(size=(size, size))
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

@@ -69,6 +69,7 @@ def tiny_det_config(config: str,
     cfg.model.backbone.update(
         arch='tiny', img_size=64, window_size=4, init_cfg=init)
     cfg.model.decode_head.update(num_queries=8, init_cfg=init)
+    cfg.sam_checkpoint = checkpoint  # what SAMCheckpointCheckHook compares
     cfg.model.data_preprocessor.pad_size_divisor = size
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg[name]

@@ -21,9 +21,11 @@ tta_model = dict(type='SegTTAModel')
 custom_hooks = [
     dict(type='TrainableParamsHook'),
     dict(type='IterationSeedHook'),
-    # config/dataset class counts agree; checkpoints fill the model; atomic
-    # checkpoint writes and a --resume that skips broken files
+    # config/dataset class counts agree; sam_checkpoint is what the model
+    # loads; checkpoints fill the model; atomic checkpoint writes and a
+    # --resume that skips broken files
     dict(type='NumClassesCheckHook'),
+    dict(type='SAMCheckpointCheckHook'),
     dict(type='CheckpointKeysCheckHook'),
     dict(type='CheckpointRecoveryHook'),
 ]

@@ -6,6 +6,7 @@ from .iteration_seed_hook import IterationSeedHook
 from .num_classes_check_hook import NumClassesCheckHook
 from .peft_checkpoint_hook import PEFTCheckpointHook
 from .progress_log_hook import ProgressLogHook
+from .sam_checkpoint_check_hook import SAMCheckpointCheckHook
 from .trainable_params_hook import TrainableParamsHook, count_parameters
 
 __all__ = [
@@ -15,5 +16,5 @@ __all__ = [
 ]
 __all__ += [
     'CheckpointKeysCheckHook', 'CheckpointRecoveryHook', 'NumClassesCheckHook',
-    'set_checkpoint_keys_check'
+    'SAMCheckpointCheckHook', 'set_checkpoint_keys_check'
 ]
