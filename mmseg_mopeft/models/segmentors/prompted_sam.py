@@ -101,13 +101,15 @@ class PromptedSAM(BaseSegmentor):
         if 'semantic' in self.modes and decode_head is None:
             raise ValueError("PromptedSAM: test mode 'semantic' needs a "
                              'decode_head')
-        if 'bitfit' in (backbone.get('peft') or {}) and any(
-                peft is False for peft, _ in self.modes.values()):
-            raise ValueError(
-                "PromptedSAM: 'peft_off' modes need tuning that can be "
-                'switched off, but BitFit trains the encoder\'s own biases '
-                'in place; drop the peft_off modes for BitFit')
         self.backbone = MODELS.build(backbone)
+        # encoder weights a run trains in place (BitFit's biases, or all
+        # with frozen=False): switching the tuning off cannot undo them
+        self.trained_in_place = [
+            name for name, param in self.backbone.named_parameters()
+            if param.requires_grad and '.tuner.' not in name
+        ]
+        if any(peft is False for peft, _ in self.modes.values()):
+            self._check_peft_can_be_off()
         self.prompt_decoder = MODELS.build(
             dict(dict(type='SAMPromptDecoder'), **prompt_decoder))
         self.prompt_sampler = TASK_UTILS.build(
@@ -147,9 +149,20 @@ class PromptedSAM(BaseSegmentor):
                      ) -> Tuple[Tensor, ...]:
         """Backbone outputs; ``peft=False`` runs every block untuned."""
         if peft is False:
+            self._check_peft_can_be_off()
             with peft_disabled(self.backbone):
                 return self.backbone(inputs)
         return self.backbone(inputs)
+
+    def _check_peft_can_be_off(self) -> None:
+        if self.trained_in_place:
+            names = self.trained_in_place
+            raise ValueError(
+                f"PromptedSAM: 'peft_off' answers with SAM's own encoder, "
+                f'but this one trains {len(names)} of its own weights in '
+                f'place ({", ".join(names[:3])}, ...: e.g. BitFit\'s biases, '
+                f'or frozen=False), which switching the tuning off cannot '
+                f'undo; drop the peft_off modes')
 
     def encode_decode(self, inputs: Tensor,
                       batch_img_metas: List[dict]) -> Tensor:

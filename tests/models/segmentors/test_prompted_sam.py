@@ -32,7 +32,7 @@ PIPELINE = [
 ]
 
 
-def build(ckpt, peft=None, modes=('oracle_point', ), **kwargs):
+def build(ckpt, peft=None, modes=('oracle_point', ), frozen=True, **kwargs):
     init_default_scope('mmseg')
     model = MODELS.build(
         dict(
@@ -40,7 +40,7 @@ def build(ckpt, peft=None, modes=('oracle_point', ), **kwargs):
             data_preprocessor=PREPROCESSOR,
             backbone=dict(
                 type='SAMViT', arch='tiny', img_size=SIZE, window_size=4,
-                peft=peft),
+                frozen=frozen, peft=peft),
             prompt_decoder=dict(checkpoint=ckpt),
             test_modes=list(modes),
             **kwargs))
@@ -247,8 +247,18 @@ def test_clear_errors(tmp_path, tiny_sam_ckpt, plain):
         build(path, modes=['peft/oracle_point'])
     with pytest.raises(ValueError, match="'semantic' needs a decode_head"):
         build(path, modes=['semantic'])
-    with pytest.raises(ValueError, match='BitFit'):
+    with pytest.raises(ValueError, match=r'trains 27 of its own weights in '
+                       r'place \(patch_embed.proj.bias, blocks.0.norm1.bias'):
         build(path, peft=dict(bitfit=dict()), modes=['peft_off/noisy_box'])
+    with pytest.raises(ValueError, match='trains 65 of its own weights'):
+        build(path, peft=dict(lora=dict()), modes=['peft_off/noisy_box'],
+              frozen=False)
+    predictor = PromptPredictor(build(path, peft=dict(bitfit=dict())),
+                                PIPELINE)
+    predictor.set_image(smooth_image(48, SIZE))
+    predictor.predict(boxes=[[8, 5, 39, 29]])
+    with pytest.raises(ValueError, match='trains 27 of its own weights'):
+        predictor.predict(boxes=[[8, 5, 39, 29]], peft=False)
     with pytest.raises(FileNotFoundError, match='nowhere/sam.pth'):
         build('nowhere/sam.pth')
     model = plain
