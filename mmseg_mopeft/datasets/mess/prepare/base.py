@@ -105,6 +105,7 @@ class MESSPreparer:
     tile_size: Optional[int] = None
     split_policy: str = ''
     img_suffix = FromDatasetClass()
+    dataset_metainfo = FromDatasetClass('METAINFO')
 
     def check(self, raw: str, test_only: bool = False) -> None:
         """Fail early, naming every missing path and the download page."""
@@ -512,7 +513,23 @@ def _write_pair(preparer: MESSPreparer, stage: str, task) -> tuple:
     ``_write_samples`` returns and the label's ``note_ignored`` records."""
     split, pair = task
     label, ignored = _read_label(preparer, pair)
+    _check_class_ids(preparer, pair, label)
     return _write_samples(preparer, stage, split, pair, label), ignored
+
+
+def _check_class_ids(preparer, pair, label) -> None:
+    """A converted label holds class ids of the dataset class (and 255):
+    a preparer that disagrees with its class's classes stops here, before
+    its output is marked complete."""
+    num_classes = len(preparer.dataset_metainfo['classes'])
+    values = np.unique(label)
+    bad = values[(values >= num_classes) & (values != 255) | (values < 0)]
+    if bad.size:
+        raise LabelValueError(
+            f'{preparer.key}: the converted label of {pair.label} holds '
+            f'{bad.tolist()}, which are no class ids of the dataset class '
+            f'(0..{num_classes - 1}, 255 ignore): the preparer and the '
+            f'dataset class disagree on the classes')
 
 
 def _write_samples(preparer, stage, split, pair, label) -> list:

@@ -300,3 +300,25 @@ def test_read_ids_refuses_colours(tmp_path, mode):
     Image.fromarray(rgb).convert(mode).save(path)
     with pytest.raises(ValueError, match='colour.png is a colour image'):
         read_ids(path)
+
+
+def test_labels_outside_the_dataset_classes_stop_before_completion(
+        tmp_path):
+    """A preparer writing a value its dataset class has no class for (here
+    2: DeepCrack has background and crack) never marks the output done."""
+    raw, out, _ = raw_and_out(tmp_path)
+
+    class ThreeClasses(DeepCrack):
+
+        def read_label(self, path):
+            label = super().read_label(path)
+            label[0, 0] = 2
+            return label
+
+    with pytest.raises(ValueError) as err:
+        prepare(ThreeClasses(), raw, out)
+    message = str(err.value)
+    assert 'deepcrack: the converted label of' in message
+    assert 'holds [2], which are no class ids' in message
+    assert '(0..1, 255 ignore)' in message
+    assert not osp.exists(osp.join(out, 'meta.json'))
