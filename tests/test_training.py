@@ -140,15 +140,22 @@ def test_dist_train_and_test_two_cpu_processes(tmp_path, cryo_root,
     assert 'GPU number: 2' in log  # mmengine's name for the world size
     assert "dist_cfg: {'backend': 'gloo'}" in log
 
+    show_dir = tmp_path / 'vis'
     proc = run_tool([
         'bash', 'tools/dist_test.sh', cfg_file,
         str(tmp_path / 'work' / 'iter_4.pth'), '2', '--work-dir',
-        str(tmp_path / 'test')
+        str(tmp_path / 'test'), '--show-dir',
+        str(show_dir)
     ],
                     timeout=600,
                     extra_env=dict(PYTHON=sys.executable, PORT='29518'))
     assert 'Iter(test) [1/1]' in proc.stdout + proc.stderr  # 2 images / 2
     assert 'mIoU' in proc.stdout + proc.stderr
+    # each rank draws its own image (mmseg's visualizer: rank 0's only)
+    drawn = glob.glob(str(show_dir / '**' / '*.png'), recursive=True)
+    assert sorted(osp.basename(p).split('.')[0] for p in drawn) == [
+        'test_0000', 'test_0001'
+    ], drawn
 
 
 def test_mmseg_analysis_tools_run_on_our_configs(tmp_path, cryo_root):

@@ -4,6 +4,7 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import get_world_size
 from mmengine.runner import Runner
 
 from mmseg_mopeft.engine.hooks import set_checkpoint_keys_check
@@ -84,6 +85,9 @@ def trigger_visualization_hook(cfg, args):
         visualization_hook['test_out_dir'] = osp.abspath(args.show_dir)
     elif args.show_dir:
         cfg.visualizer['save_dir'] = args.show_dir
+        if cfg.visualizer.get('type') in ('SegVisualizer',
+                                          'mmseg.SegVisualizer'):
+            cfg.visualizer['all_ranks'] = True  # each rank its own images
     return cfg
 
 
@@ -177,6 +181,12 @@ def main():
 
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
+    if args.show_dir and is_detection(cfg) and get_world_size() > 1:
+        runner.logger.warning(
+            f'--show-dir with {get_world_size()} processes: mmdet\'s '
+            f'visualizer draws on rank 0 only, so about 1/{get_world_size()} '
+            f'of the tiles get drawn; run tools/test.py in one process to '
+            f'draw every tile')
     if dump_file is not None:  # mmdet's test.py --out: results.pkl
         from mmdet.evaluation import DumpDetResults
         runner.test_evaluator.metrics.append(

@@ -19,13 +19,18 @@ class SegVisualizer(SegLocalVisualizer):
       True``) adds a ``TensorboardVisBackend`` to the configured backends,
       so losses, learning rate and metrics also go to TensorBoard event
       files next to mmengine's JSON log (``pip install -e .[vis]``).
+    * ``all_ranks=True`` (``tools/test.py --show-dir``) draws on every
+      rank: mmengine draws on rank 0 only, so under ``dist_test.sh`` only
+      rank 0's share of the images would be drawn.
     """
 
     def __init__(self,
                  name: str = 'visualizer',
                  vis_backends: Optional[List[dict]] = None,
                  tensorboard: bool = False,
+                 all_ranks: bool = False,
                  **kwargs):
+        self.all_ranks = all_ranks
         if tensorboard:
             if importlib.util.find_spec('tensorboard') is None:
                 raise ImportError(
@@ -43,3 +48,25 @@ class SegVisualizer(SegLocalVisualizer):
         return super()._draw_sem_seg(
             np.ascontiguousarray(image), sem_seg, classes, palette, *args,
             **kwargs)
+
+    def add_datasample(self, *args, **kwargs):
+        if not self.all_ranks:
+            return super().add_datasample(*args, **kwargs)
+        # the undecorated method: mmseg's is master_only
+        return super().add_datasample.__wrapped__(self, *args, **kwargs)
+
+    def add_image(self, name: str, image: np.ndarray, step: int = 0):
+        if not self.all_ranks:
+            return super().add_image(name, image, step)
+        for backend in self._vis_backends.values():
+            backend.add_image(name, image, step)
+
+    # mmengine's setter is master_only too: every rank needs the classes
+    # and palette to draw
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
+        self._dataset_meta = dataset_meta
