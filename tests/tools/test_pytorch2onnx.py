@@ -13,8 +13,8 @@ pytest.importorskip('onnxscript')
 
 LORA = 'configs/lora/lora_vitb_cryonuseg.py'
 MOPEFT = 'configs/mopeft/mopeft_vitb_cryonuseg.py'
-# scores are probabilities in [0, 1]; float32 graphs differ in summation
-# order only
+CONV_LORA = 'configs/conv_lora/conv_lora_vitb_cryonuseg.py'
+# float32 graphs differ in summation order only
 ATOL = 1e-4
 
 
@@ -38,17 +38,24 @@ def _checkpoint(config, tmp_path, base):
     return model.eval(), config_path, path
 
 
+def _main(tool, monkeypatch, *args):
+    monkeypatch.setattr('sys.argv', ['pytorch2onnx.py', *args])
+    return tool.main()
+
+
 @pytest.mark.slow  # the dynamo export takes about a minute per model
-@pytest.mark.parametrize('config', [LORA, MOPEFT])
+@pytest.mark.parametrize('config', [LORA, MOPEFT, CONV_LORA])
 def test_onnxruntime_matches_pytorch_with_any_batch(config, tmp_path,
-                                                    tiny_sam_ckpt):
+                                                    tiny_sam_ckpt,
+                                                    monkeypatch):
+    """Conv-LoRA's experts, chosen per sample, run all in the graph."""
     import onnxruntime as ort
     tool = _tool()
     model, config_path, ckpt = _checkpoint(config, tmp_path,
                                            tiny_sam_ckpt[0])
-    folded = tool.load_for_export(config_path, ckpt)
     out = str(tmp_path / 'model.onnx')
-    tool.export(folded, (64, 64), out)
+    assert _main(tool, monkeypatch, config_path, ckpt, '--shape', '64', '64',
+                 '--out', out, '--verify') == 0
     session = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
     metas = [dict(img_shape=(64, 64), pad_shape=(64, 64),
                   ori_shape=(64, 64))]
@@ -82,3 +89,51 @@ def test_checkpoint_that_does_not_fit_is_refused(tmp_path, tiny_sam_ckpt):
         tool.load_for_export(config_path, mopeft_ckpt)
     assert mopeft_ckpt in str(error.value)
     assert 'tuner.gates' in str(error.value)
+
+
+@pytest.mark.slow
+def test_verify_compares_with_the_model_before_folding(tmp_path,
+                                                       tiny_sam_ckpt,
+                                                       monkeypatch):
+    """A folding error is in the graph and in the folded model alike: only
+    the model as trained shows it."""
+    tool = _tool()
+    _, config_path, ckpt = _checkpoint(LORA, tmp_path, tiny_sam_ckpt[0])
+    fold = tool.fold_peft
+
+    def wrong_fold(model):
+        report = fold(model)
+        model.backbone.blocks[0].attn.qkv.weight.data.mul_(1.5)
+        return report
+
+    monkeypatch.setattr(tool, 'fold_peft', wrong_fold)
+    assert _main(tool, monkeypatch, config_path, ckpt, '--shape', '64', '64',
+                 '--out', str(tmp_path / 'model.onnx'), '--verify') == 1
+
+
+@pytest.mark.slow
+def test_scores_that_are_not_finite_fail_verification(tmp_path,
+                                                      tiny_sam_ckpt,
+                                                      monkeypatch):
+    """A diverged checkpoint: max(|nan - nan|) is nan, and nan > atol is
+    False."""
+    tool = _tool()
+    _, config_path, ckpt = _checkpoint(LORA, tmp_path, tiny_sam_ckpt[0])
+    state = torch.load(ckpt, weights_only=False)
+    key = next(k for k in state['state_dict'] if k.endswith('lora_B'))
+    state['state_dict'][key][0, 0] = float('nan')
+    torch.save(state, ckpt)
+    assert _main(tool, monkeypatch, config_path, ckpt, '--shape', '64', '64',
+                 '--out', str(tmp_path / 'model.onnx'), '--verify') == 1
+
+
+def test_outputs_are_checked_before_loading(tmp_path, monkeypatch):
+    tool = _tool()
+    monkeypatch.setattr(tool, 'load_for_export', pytest.fail)
+    for shape, out, error in (
+        (('64', '64'), str(tmp_path / 'no' / 'm.onnx'), 'does not exist'),
+        (('60', '64'), str(tmp_path / 'm.onnx'), 'multiples of 16'),
+    ):
+        with pytest.raises((FileNotFoundError, ValueError), match=error):
+            _main(tool, monkeypatch, 'cfg.py', 'ckpt.pth', '--shape', *shape,
+                  '--out', out)

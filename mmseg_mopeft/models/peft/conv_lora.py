@@ -144,6 +144,13 @@ class ConvLoRA(PEFTMethod):
         if self.training:
             self.losses = dict(loss_conv_lora_balance=loss * self.loss_scale)
         out = torch.zeros_like(maps)
+        if torch.compiler.is_exporting():
+            # a graph has no data-dependent shapes: every expert runs on
+            # every map, and the choice masks their outputs
+            for i in range(len(self.experts)):
+                pick = (choice == i).to(maps.dtype).view(-1, 1, 1, 1)
+                out = out + pick * self.run_expert(i, maps)
+            return maps + out
         for i in range(len(self.experts)):
             index = (choice == i).nonzero().squeeze(1)
             if index.numel():
