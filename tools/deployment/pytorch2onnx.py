@@ -57,16 +57,21 @@ def parse_args():
     return parser.parse_args()
 
 
-def load_for_export(config: str, checkpoint: str, keep_trained=False):
-    """The model on CPU in eval mode, PEFT folded where it can be; a
-    checkpoint that does not fit the config is refused (``init_model``
-    alone would export what does not fit at its initial values). With
-    ``keep_trained``: (folded, the model as loaded, unfolded)."""
-    model = init_model_strict(Config.fromfile(config), checkpoint).eval()
-    trained = copy.deepcopy(model) if keep_trained else None
-    report = fold_peft(model)
-    print(report)
-    return (model, trained) if keep_trained else model
+def load_trained(config: str, checkpoint: str) -> nn.Module:
+    """The model on CPU in eval mode; a checkpoint that does not fit the
+    config is refused (``init_model`` alone would export what does not fit
+    at its initial values)."""
+    return init_model_strict(Config.fromfile(config), checkpoint).eval()
+
+
+def fold_for_export(model: nn.Module) -> nn.Module:
+    """``model`` with its PEFT folded where it can be."""
+    print(fold_peft(model))
+    return model
+
+
+def load_for_export(config: str, checkpoint: str) -> nn.Module:
+    return fold_for_export(load_trained(config, checkpoint))
 
 
 def check_outputs(out: str, shape) -> None:
@@ -123,10 +128,10 @@ def main():
     args = parse_args()
     out = args.out or osp.splitext(args.checkpoint)[0] + '.onnx'
     check_outputs(out, args.shape)
-    # a second copy of the model only to verify (ViT-H: 2.5 GB)
-    loaded = load_for_export(args.config, args.checkpoint,
-                             keep_trained=args.verify)
-    model, trained = loaded if args.verify else (loaded, None)
+    trained = load_trained(args.config, args.checkpoint)
+    # a second copy only to verify (ViT-H: 2.5 GB)
+    model = fold_for_export(
+        copy.deepcopy(trained) if args.verify else trained)
     export(model, args.shape, out, args.opset)
     print(f'Wrote {out} (input "inputs" (B, 3, {args.shape[0]}, '
           f'{args.shape[1]}), output "seg_logits", dynamic batch)')

@@ -19,10 +19,9 @@ def sam_files(model_cfg, key: str = 'model') -> Iterator[Tuple[str, str]]:
         yield f'{key}.checkpoint', model_cfg['checkpoint']
     init = model_cfg.get('init_cfg')
     if isinstance(init, dict) and isinstance(init.get('checkpoint'), str):
-        try:
-            module = MODELS.get(model_cfg.get('type'))
-        except Exception:  # an unknown scope: not one of ours
-            module = None
+        module = model_cfg.get('type')
+        if isinstance(module, str):
+            module = MODELS.get(module)  # None when unknown
         if getattr(module, '__module__', '').startswith('mmseg_mopeft.'):
             yield f'{key}.init_cfg.checkpoint', init['checkpoint']
     for name, value in model_cfg.items():

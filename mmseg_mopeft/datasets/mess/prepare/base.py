@@ -523,7 +523,7 @@ def _check_class_ids(preparer, pair, label) -> None:
     its output is marked complete."""
     num_classes = len(preparer.dataset_metainfo['classes'])
     values = np.unique(label)
-    bad = values[(values >= num_classes) & (values != 255) | (values < 0)]
+    bad = values[((values >= num_classes) & (values != 255)) | (values < 0)]
     if bad.size:
         raise LabelValueError(
             f'{preparer.key}: the converted label of {pair.label} holds '
