@@ -49,17 +49,19 @@ class SegVisualizer(SegLocalVisualizer):
             np.ascontiguousarray(image), sem_seg, classes, palette, *args,
             **kwargs)
 
+    # with all_ranks, the undecorated methods (mmseg's and mmengine's are
+    # master_only)
     def add_datasample(self, *args, **kwargs):
-        if not self.all_ranks:
-            return super().add_datasample(*args, **kwargs)
-        # the undecorated method: mmseg's is master_only
-        return super().add_datasample.__wrapped__(self, *args, **kwargs)
+        method = super().add_datasample
+        if self.all_ranks:
+            return method.__wrapped__(self, *args, **kwargs)
+        return method(*args, **kwargs)
 
-    def add_image(self, name: str, image: np.ndarray, step: int = 0):
-        if not self.all_ranks:
-            return super().add_image(name, image, step)
-        for backend in self._vis_backends.values():
-            backend.add_image(name, image, step)
+    def add_image(self, *args, **kwargs):
+        method = super().add_image
+        if self.all_ranks:
+            return method.__wrapped__(self, *args, **kwargs)
+        return method(*args, **kwargs)
 
     # mmengine's setter is master_only too: every rank needs the classes
     # and palette to draw
