@@ -3,10 +3,13 @@ error naming the file and the keys."""
 import pytest
 import torch
 from helpers import tiny_config
-from mmseg.registry import MODELS
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmseg.registry import DATASETS, MODELS
 from torch import nn
 
-from mmseg_mopeft.apis.strict_loading import (init_model_strict,
+from mmseg_mopeft.apis.strict_loading import (config_dataset_meta,
+                                              init_model_strict,
                                               load_fitting_checkpoint)
 
 LORA = 'configs/lora/lora_vitb_cryonuseg.py'
@@ -56,3 +59,37 @@ def test_init_model_strict_keeps_the_checkpoints_classes(
     assert loaded.dataset_meta == meta and not loaded.training
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value), key
+
+
+@pytest.mark.parametrize('subset', [None, ('nuclei in cells', 'others')])
+def test_init_model_strict_takes_classes_from_the_config_without_meta(
+        tmp_path, tiny_sam_ckpt, subset):
+    """A checkpoint without meta.dataset_meta gets what a runner records:
+    the training dataset's metainfo (a class subset included), built
+    without its files (the data root does not exist)."""
+    cfg = tiny_config(LORA, str(tmp_path / 'absent'), str(tmp_path),
+                      tiny_sam_ckpt[0])
+    dataset = cfg.train_dataloader.dataset
+    if subset:
+        dataset.metainfo = dict(classes=subset)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    path = str(tmp_path / 'no_meta.pth')
+    torch.save(dict(state_dict=model.state_dict()), path)
+    meta = init_model_strict(cfg, path).dataset_meta
+    full = DATASETS.get(dataset.type).METAINFO
+    classes = subset or full['classes']
+    assert tuple(meta['classes']) == tuple(classes)
+    assert len(meta['palette']) == len(classes)
+
+
+def test_config_dataset_meta_of_a_wrapped_mmdet_dataset(tmp_path):
+    cfg = Config.fromfile('configs/fair1m/lora_vitb_fair1m.py')
+    init_default_scope(cfg.default_scope)
+    cfg.train_dataloader.dataset = dict(
+        type='RepeatDataset', times=2,
+        dataset=dict(cfg.train_dataloader.dataset,
+                     data_root=str(tmp_path / 'absent')))
+    meta = config_dataset_meta(cfg)
+    expected = DATASETS.get(cfg.test_dataloader.dataset.type).METAINFO
+    assert tuple(meta['classes']) == tuple(expected['classes'])
