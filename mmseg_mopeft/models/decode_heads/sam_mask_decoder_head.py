@@ -2,10 +2,12 @@
 
 SAM needs prompts; we feed it constant ones (no points or boxes, the learned
 "no mask" dense embedding), so the frozen prompt encoder contributes only its
-positional encoding and that embedding. The mask decoder's single output token
-becomes N query tokens (initialised from SAM's first mask token) that each
-predict a mask and, through a new class branch, one of K classes or "no
-object". Training matches queries to the classes present in an image
+positional encoding and that embedding. SAM's mask tokens become N query
+tokens (initialised from SAM's first mask token) that each predict a mask and,
+through a new class branch, one of K classes or "no object". SAM's IoU token
+stays in front of them, as in Conv-LoRA's reference: the pretrained decoder
+was trained with it among the tokens its attention mixes; its output is not
+used. Training matches queries to the classes present in an image
 (Hungarian matching, as in Mask2Former); inference sums the mask probabilities
 weighted by class probabilities. As in mmseg's Mask2Former, ignored pixels
 (label 255, padding) are background for every mask target.
@@ -70,9 +72,9 @@ class SAMMaskDecoderHead(BaseDecodeHead):
         oversample_ratio, importance_sample_ratio: Mask2Former's
             uncertainty-based point sampling for the mask losses.
         no_object_weight: Class-loss weight of the "no object" class.
-        freeze_mask_decoder: Freeze SAM's two-way transformer, upscaling and
-            hypernetwork MLP; the query tokens and the class branch always
-            train. The prompt encoder is always frozen.
+        freeze_mask_decoder: Freeze SAM's two-way transformer, upscaling,
+            hypernetwork MLP and IoU token; the query tokens and the class
+            branch always train. The prompt encoder is always frozen.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads
             ``mask_decoder.*`` and ``prompt_encoder.*`` from an official SAM
             checkpoint.
@@ -128,13 +130,14 @@ class SAMMaskDecoderHead(BaseDecodeHead):
             nn.GELU(),
         )
         self.hypernet_mlp = MLP(dim, dim, dim // 8, 3)
+        self.iou_token = nn.Embedding(1, dim)
         self.mask_tokens = nn.Embedding(self.num_queries, dim)
         self.cls_embed = nn.Linear(dim, num_classes + 1)
 
         self.prompt_encoder.requires_grad_(False)
         if freeze_mask_decoder:
             for module in (self.transformer, self.output_upscaling,
-                           self.hypernet_mlp):
+                           self.hypernet_mlp, self.iou_token):
                 module.requires_grad_(False)
 
         self.assigner = TASK_UTILS.build(assigner)
@@ -155,10 +158,12 @@ class SAMMaskDecoderHead(BaseDecodeHead):
         # a copy, not a view: under no_grad a view of a parameter claims
         # requires_grad without a grad_fn, which torch's FlopCounterMode
         # (its module tracker) rejects when it is a module's input
-        tokens = self.mask_tokens.weight.repeat(b, 1, 1)
-        queries, keys = self.transformer(x + no_mask, image_pe.expand(b, -1,
-                                                                      -1, -1),
+        tokens = torch.cat([self.iou_token.weight,
+                            self.mask_tokens.weight]).repeat(b, 1, 1)
+        outputs, keys = self.transformer(x + no_mask,
+                                         image_pe.expand(b, -1, -1, -1),
                                          tokens)
+        queries = outputs[:, 1:]
         pixel_embed = self.output_upscaling(keys.transpose(1, 2).reshape(
             b, c, h, w))
         mask_embed = self.hypernet_mlp(queries)
@@ -275,12 +280,14 @@ class SAMMaskDecoderHead(BaseDecodeHead):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def load_sam_checkpoint(self, filename: str):
-        """Load SAM's prompt encoder and mask decoder; every query token starts
-        as SAM's first mask token and shares its hypernetwork MLP."""
+        """Load SAM's prompt encoder and mask decoder (its IoU token
+        included); every query token starts as SAM's first mask token and
+        shares its hypernetwork MLP."""
         renames = {
             'mask_decoder.transformer.': 'transformer.',
             'mask_decoder.output_upscaling.': 'output_upscaling.',
             'mask_decoder.output_hypernetworks_mlps.0.': 'hypernet_mlp.',
+            'mask_decoder.iou_token.': 'iou_token.',
             'prompt_encoder.': 'prompt_encoder.',
         }
         sam = load_sam_state_dict(filename)

@@ -122,8 +122,10 @@ def fill_missing_from_base(module: nn.Module, state_dict: dict,
     Call at the start of ``module._load_from_state_dict``. Without a record
     under ``prefix`` (a full checkpoint) nothing happens. Otherwise the
     record is removed, the base file is checked against its md5 and loaded
-    into ``module``, and every key of the module absent from ``state_dict``
-    is added with its base value, so that loading leaves nothing missing.
+    into ``module``, and every frozen key of the module absent from
+    ``state_dict`` is added with its base value, so that loading leaves
+    nothing missing. A trained parameter it lacks stays missing: the
+    checkpoint was saved by another model (e.g. an older head).
     The base file is the module's ``init_cfg`` checkpoint, or the recorded
     path where the config has none (``init_model`` drops the backbone's).
     """
@@ -149,8 +151,12 @@ def fill_missing_from_base(module: nn.Module, state_dict: dict,
             f'{owner}: {lost} are neither in the PEFT checkpoint nor in the '
             f'base file {path!r}; the checkpoint does not belong to this '
             f'config (e.g. other PEFT methods or number of classes).')
+    # a PEFT checkpoint holds every trained tensor: one it lacks stays
+    # missing (the checkpoint is of another model), never a base value
+    trained = {n for n, p in module.named_parameters() if p.requires_grad}
     for key in absent:
-        state_dict[prefix + key] = own[key]
+        if key not in trained:
+            state_dict[prefix + key] = own[key]
 
 
 def base_backed_modules(model: nn.Module) -> Dict[str, nn.Module]:

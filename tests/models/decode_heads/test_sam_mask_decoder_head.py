@@ -53,12 +53,14 @@ def test_loads_sam_decoder_and_expands_first_mask_token(tiny_sam_ckpt):
         assert torch.equal(value, sam['prompt_encoder.' + key])
     first = sam['mask_decoder.mask_tokens.weight'][0]
     assert torch.equal(head.mask_tokens.weight, first.expand(5, -1))
+    assert torch.equal(head.iou_token.weight,
+                       sam['mask_decoder.iou_token.weight'])
 
 
 def test_constant_prompt_path_matches_sam_mask_decoder(tiny_sam_ckpt):
-    """With one query and SAM's iou token left out, our decoder computes
-    what SAM's transformer + hypernetwork compute for the first mask token
-    with empty prompts."""
+    """With one query, our decoder computes what SAM's transformer +
+    hypernetwork compute for the first mask token with empty prompts, with
+    SAM's IoU token in front of it (Conv-LoRA's reference decoder)."""
     path, ref = tiny_sam_ckpt
     head = build_head(
         num_queries=1, init_cfg=dict(type='Pretrained', checkpoint=path))
@@ -67,13 +69,14 @@ def test_constant_prompt_path_matches_sam_mask_decoder(tiny_sam_ckpt):
     emb = torch.randn(2, 256, 4, 4)
     dec = ref.mask_decoder
     sparse, dense = ref.prompt_encoder(points=None, boxes=None, masks=None)
-    tokens = torch.cat([dec.mask_tokens.weight[:1], sparse[0]]).expand(
-        2, -1, -1)
+    assert sparse.shape[1] == 0  # empty prompts add no tokens
+    tokens = torch.cat([dec.iou_token.weight,
+                        dec.mask_tokens.weight[:1]]).expand(2, -1, -1)
     with torch.no_grad():
         pe = ref.prompt_encoder.get_dense_pe().expand(2, -1, -1, -1)
         hs, src = dec.transformer(emb + dense, pe, tokens)
         up = dec.output_upscaling(src.transpose(1, 2).reshape(2, 256, 4, 4))
-        hyper = dec.output_hypernetworks_mlps[0](hs[:, 0])
+        hyper = dec.output_hypernetworks_mlps[0](hs[:, 1])
         expected = torch.einsum('bc,bchw->bhw', hyper, up)
         _, masks = head((emb, ))
     assert torch.allclose(masks[:, 0], expected, atol=1e-5)
@@ -218,5 +221,5 @@ def test_freeze_mask_decoder(freeze):
     trainable = {n.split('.')[0] for n, p in head.named_parameters()
                  if p.requires_grad}
     always = {'mask_tokens', 'cls_embed'}
-    decoder = {'transformer', 'output_upscaling', 'hypernet_mlp'}
+    decoder = {'transformer', 'output_upscaling', 'hypernet_mlp', 'iou_token'}
     assert trainable == (always if freeze else always | decoder)

@@ -161,3 +161,23 @@ def test_keys_neither_in_checkpoint_nor_base_are_an_error(
     fresh = _build(tmp_path, tiny_sam_ckpt[0], init=False)
     with pytest.raises(KeyError, match='blocks.0.tuner.methods.lora.lora_A'):
         fresh.load_state_dict(small)
+
+
+@pytest.mark.parametrize('key', [
+    'decode_head.iou_token.weight', 'decode_head.transformer.layers.0.'
+    'self_attn.q_proj.weight'
+])
+def test_a_trained_tensor_the_checkpoint_lacks_is_not_taken_from_base(
+        tuned, tmp_path, tiny_sam_ckpt, key):
+    """A trained decoder tensor that SAM's file also holds (e.g. the IoU
+    token, absent from checkpoints of the head before it joined the
+    decoder's tokens) stays missing instead of silently taking SAM's
+    value."""
+    small = dict(tuned[1])
+    del small[key]
+    fresh = _build(tmp_path, tiny_sam_ckpt[0], init=False)
+    assert dict(fresh.named_parameters())[key].requires_grad
+    with pytest.raises(RuntimeError, match='Missing key') as error:
+        fresh.load_state_dict(small)
+    assert key in str(error.value)
+    assert fresh.load_state_dict(small, strict=False).missing_keys == [key]
