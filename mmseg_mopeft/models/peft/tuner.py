@@ -48,8 +48,7 @@ class PEFTTuner(nn.Module):
         """Gate logits per method from the block input (B, H, W, C)."""
         if self.gates is None:
             return {}
-        pooled = x.mean(dim=(1, 2))
-        state = {name: gate(pooled) for name, gate in self.gates.items()}
+        state = {name: gate(x) for name, gate in self.gates.items()}
         if self.record_gates:
             self.last_gates = {
                 k: v.detach().sigmoid()

@@ -13,22 +13,27 @@ def build(peft):
 
 
 def test_gates_read_the_block_input_averaged_over_tokens():
-    """Gates see the whole sample, not one token: their logits are the
-    gate's linear map of the token mean."""
+    """Gates see the whole sample, not one token: a gate is the mean over
+    tokens of the sigmoid of its linear map (UniPELT's gate), handed on as
+    a logit."""
     tuner = build(dict(lora=dict(rank=2), adapter=dict(dim=4),
                        gated=True)).blocks[0].tuner
     with torch.no_grad():
         for gate in tuner.gates.values():
             gate.proj.weight.normal_()
         x = torch.randn(2, 5, 6, 64)
-        pooled = x.mean(dim=(1, 2))
         # so the order of the tokens does not matter either
         shuffled = x.flatten(1, 2)[:, torch.randperm(30)].view_as(x)
         for state in (tuner.begin(x), tuner.begin(shuffled)):
             assert set(state) == {'lora', 'adapter'}
             for name, gate in tuner.gates.items():
-                expected = pooled @ gate.proj.weight[0] + gate.proj.bias
-                assert torch.allclose(state[name], expected, atol=1e-5)
+                tokens = x @ gate.proj.weight[0] + gate.proj.bias
+                expected = tokens.sigmoid().mean(dim=(1, 2))
+                assert torch.allclose(state[name].sigmoid(), expected,
+                                      atol=1e-6)
+                assert not torch.allclose(
+                    expected, (x.mean(dim=(1, 2)) @ gate.proj.weight[0] +
+                               gate.proj.bias).sigmoid(), atol=1e-2)
 
 
 @pytest.mark.parametrize('order,folds_ssf', [(('lora', 'ssf'), False),
@@ -57,3 +62,20 @@ def test_fold_keeps_a_method_that_follows_one_that_stays(order, folds_ssf):
     else:
         assert set(kept) == {'lora', 'ssf'}
         assert 'follows a method that stays' in kept['ssf']
+
+
+@pytest.mark.parametrize('bias', [-60.0, 60.0])
+def test_saturated_gates_keep_finite_logits_and_gradients(bias):
+    """The mean is taken in log space: a gate near 0 or 1 gives a finite
+    logit (its sigmoid the gate) and finite gradients, where the logit of
+    a directly averaged sigmoid would be +-inf."""
+    tuner = build(dict(lora=dict(rank=2), gated=True)).blocks[0].tuner
+    gate = tuner.gates['lora']
+    with torch.no_grad():
+        gate.proj.bias.fill_(bias)
+    x = torch.randn(2, 5, 6, 64)
+    logit = tuner.begin(x)['lora']
+    assert torch.isfinite(logit).all() and abs(logit.mean() - bias) < 1
+    logit.sum().backward()
+    assert torch.isfinite(gate.proj.weight.grad).all()
+    assert gate.proj.bias.grad.abs() > 0
