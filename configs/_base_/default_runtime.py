@@ -22,10 +22,11 @@ custom_hooks = [
     dict(type='TrainableParamsHook'),
     dict(type='IterationSeedHook'),
     # config/dataset class counts agree; sam_checkpoint is what the model
-    # loads; checkpoints fill the model; atomic checkpoint writes and a
-    # --resume that skips broken files
+    # loads, prompt_seed what it draws with; checkpoints fill the model;
+    # atomic checkpoint writes and a --resume that skips broken files
     dict(type='NumClassesCheckHook'),
     dict(type='SAMCheckpointCheckHook'),
+    dict(type='ConfigVariablesCheckHook'),
     dict(type='CheckpointKeysCheckHook'),
     dict(type='CheckpointRecoveryHook'),
 ]

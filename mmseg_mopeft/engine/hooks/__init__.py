@@ -1,6 +1,7 @@
 from .checkpoint_keys_check_hook import (CheckpointKeysCheckHook,
                                          set_checkpoint_keys_check)
 from .checkpoint_recovery_hook import CheckpointRecoveryHook
+from .config_variables_check_hook import ConfigVariablesCheckHook
 from .gate_recorder_hook import GateRecorderHook
 from .iteration_seed_hook import IterationSeedHook
 from .num_classes_check_hook import NumClassesCheckHook
@@ -15,6 +16,7 @@ __all__ = [
     'TrainableParamsHook', 'count_parameters'
 ]
 __all__ += [
-    'CheckpointKeysCheckHook', 'CheckpointRecoveryHook', 'NumClassesCheckHook',
+    'CheckpointKeysCheckHook', 'CheckpointRecoveryHook',
+    'ConfigVariablesCheckHook', 'NumClassesCheckHook',
     'SAMCheckpointCheckHook', 'set_checkpoint_keys_check'
 ]

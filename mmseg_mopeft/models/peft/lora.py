@@ -1,7 +1,9 @@
 """LoRA on the fused q/k/v projection (Hu et al., 2022).
 
 For each target (q and v by default) the projection gains ``B @ A`` of rank
-``rank``, scaled by ``alpha / rank``. ``B`` starts at zero, so training starts
+``rank``, scaled by ``alpha / rank`` (``alpha`` defaults to ``rank``: scale
+1; our configs fix it at 8, so that another rank changes the scale as in
+the LoRA paper and HF peft). ``B`` starts at zero, so training starts
 exactly at SAM. Gated (MoPEFT), the scale is predicted per sample:
 ``gate(x) * alpha / rank`` with the gate in (0, 1); a gate of 0 removes LoRA.
 Ungated LoRA folds into the frozen q/k/v weights; gated LoRA cannot.

@@ -3,9 +3,11 @@
 A learned per-channel ``x * gamma + beta`` follows each operation of the
 block where the paper puts one: both LayerNorms, the q/k/v and output
 projections of attention, and both MLP layers (``places`` selects a subset).
-It starts at identity (gamma = 1, beta = 0). Each follows a linear map or a
-LayerNorm, so it folds exactly into that operation's weight and bias for
-inference, at no extra cost. Gated (MoPEFT), the change is scaled:
+It starts at identity (gamma = 1, beta = 0), so training starts at SAM; the
+SSF reference draws them from N(1, 0.02) and N(0, 0.02) and also scales and
+shifts the patch embedding's output, which we leave frozen. Each follows a
+linear map or a LayerNorm, so it folds exactly into that operation's weight
+and bias for inference, at no extra cost. Gated (MoPEFT), the change is scaled:
 ``x + G * (x * (gamma - 1) + beta)``, so G = 0 is the frozen block.
 """
 from typing import Optional, Sequence, Tuple
