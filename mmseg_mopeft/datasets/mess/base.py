@@ -60,6 +60,13 @@ class MESSDataset(BaseSegDataset):
                  check_prepared: bool = True,
                  **kwargs):
         self.check_prepared = check_prepared
+        if kwargs.pop('reduce_zero_label', False):
+            raise ValueError(
+                f'{type(self).__name__}: reduce_zero_label=True would '
+                f'drop class 0 ({self.METAINFO["classes"][0]!r}) and shift '
+                f'the others; prepared MESS labels already start at class '
+                f'0. To leave classes out, give a class subset: metainfo='
+                f'dict(classes=...).')
         cls = type(self)
         super().__init__(
             img_suffix=cls.img_suffix if img_suffix is None else img_suffix,

@@ -51,6 +51,17 @@ DEFAULT_LOSS_DICE = dict(
     eps=1.0,
     loss_weight=5.0)
 
+# mmseg decode-head options this head sets itself or has no use for
+_LOSSES = ('its losses are loss_cls (class weights: loss_cls.class_weight, '
+           'K + 1 values, or no_object_weight), loss_mask and loss_dice')
+UNUSED_DECODE_HEAD_ARGS = {
+    'loss_decode': _LOSSES,
+    'sampler': 'it matches queries to classes, it samples no pixels',
+    'dropout_ratio': 'it has no dropout before a classifier',
+    'out_channels': 'it always scores all K classes, also for K = 2',
+    'threshold': 'it always scores all K classes, also for K = 2',
+}
+
 
 def semantic_inference(cls_scores: Tensor, mask_preds: Tensor) -> Tensor:
     """(B, N, K+1) class logits and (B, N, H, W) mask logits -> (B, K, H, W)
@@ -97,6 +108,11 @@ class SAMMaskDecoderHead(BaseDecodeHead):
                  loss_dice: dict = DEFAULT_LOSS_DICE,
                  init_cfg: Optional[dict] = None,
                  **kwargs):
+        unused = sorted(set(kwargs) & set(UNUSED_DECODE_HEAD_ARGS))
+        if unused:
+            raise ValueError(
+                f'SAMMaskDecoderHead does not take {unused}: '
+                + '; '.join(UNUSED_DECODE_HEAD_ARGS[k] for k in unused))
         super().__init__(
             in_channels,
             channels,
@@ -183,6 +199,16 @@ class SAMMaskDecoderHead(BaseDecodeHead):
         cls_scores, mask_preds = seg_logits
         gt_instances = seg_data_to_instance_data(self.ignore_index,
                                                  batch_data_samples)
+        for gt in gt_instances:
+            if len(gt.labels) and gt.labels.max() >= self.num_classes:
+                raise ValueError(
+                    f'label {int(gt.labels.max())} is no class of the '
+                    f'{self.num_classes} and not decode_head.ignore_index='
+                    f'{self.ignore_index}. Datasets and padding '
+                    f'(data_preprocessor.seg_pad_val) mark ignored pixels '
+                    f'255; to leave a class out, give the dataset a class '
+                    f'subset (metainfo=dict(classes=...)), which maps it '
+                    f'to 255.')
         return self.instance_losses(cls_scores, mask_preds, gt_instances)
 
     def instance_losses(self, cls_scores: Tensor, mask_preds: Tensor,

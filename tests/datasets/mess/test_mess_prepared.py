@@ -244,3 +244,14 @@ def test_unusual_layouts_need_check_prepared_off(tmp_path):
     with pytest.raises(DatasetNotPreparedError, match='check_prepared=False'):
         DATASETS.build(spec)
     assert len(DATASETS.build(dict(spec, check_prepared=False))) == 1
+
+
+def test_reduce_zero_label_is_refused_and_false_accepted(tmp_path):
+    """MESS labels start at class 0; mmseg's reduce_zero_label would drop
+    it (a user's way to ignore a class; a subset is the way here)."""
+    root = str(tmp_path / 'cwfid')
+    write_output(root)
+    assert len(build(root, reduce_zero_label=False)) == 2
+    with pytest.raises(ValueError, match=r"reduce_zero_label=True would "
+                       r"drop class 0 \('ground'\).*metainfo="):
+        build(root, reduce_zero_label=True)

@@ -223,3 +223,28 @@ def test_freeze_mask_decoder(freeze):
     always = {'mask_tokens', 'cls_embed'}
     decoder = {'transformer', 'output_upscaling', 'hypernet_mlp', 'iou_token'}
     assert trainable == (always if freeze else always | decoder)
+
+
+@pytest.mark.parametrize('option', [
+    dict(loss_decode=dict(type='CrossEntropyLoss', class_weight=[1, 2, 3])),
+    dict(sampler=dict(type='OHEMPixelSampler', thresh=0.7)),
+    dict(dropout_ratio=0.1),
+    dict(out_channels=1, threshold=0.3),
+], ids=['loss_decode', 'sampler', 'dropout_ratio', 'out_channels'])
+def test_mmseg_head_options_it_does_not_use_are_refused(option):
+    with pytest.raises(ValueError, match='does not take') as error:
+        build_head(**option)
+    assert all(key in str(error.value) for key in option)
+
+
+def test_a_label_that_is_no_class_is_a_clear_error():
+    """ignore_index=0 to leave out class 0 leaves the padding's 255 a
+    label; matching would fail deep in mmdet without this message."""
+    head = build_head(num_queries=3, ignore_index=0)
+    seg = torch.zeros(16, 16, dtype=torch.long)
+    seg[:8] = 1
+    seg[12:] = 255
+    feats = (torch.randn(1, 256, 4, 4), )
+    with pytest.raises(ValueError, match=r'label 255 is no class of the 3 '
+                       r'and not decode_head.ignore_index=0'):
+        head.loss(feats, [_sample(seg)], None)
