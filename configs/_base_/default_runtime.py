@@ -23,10 +23,12 @@ custom_hooks = [
     dict(type='IterationSeedHook'),
     # config/dataset class counts agree; sam_checkpoint is what the model
     # loads, prompt_seed what it draws with; checkpoints fill the model;
-    # atomic checkpoint writes and a --resume that skips broken files
+    # atomic checkpoint writes and a --resume that skips broken files; no
+    # epoch loop over an infinite sampler
     dict(type='NumClassesCheckHook'),
     dict(type='SAMCheckpointCheckHook'),
     dict(type='ConfigVariablesCheckHook'),
+    dict(type='TrainLoopCheckHook'),
     dict(type='CheckpointKeysCheckHook'),
     dict(type='CheckpointRecoveryHook'),
 ]

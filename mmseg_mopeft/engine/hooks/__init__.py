@@ -8,6 +8,7 @@ from .num_classes_check_hook import NumClassesCheckHook
 from .peft_checkpoint_hook import PEFTCheckpointHook
 from .progress_log_hook import ProgressLogHook
 from .sam_checkpoint_check_hook import SAMCheckpointCheckHook
+from .train_loop_check_hook import TrainLoopCheckHook
 from .trainable_params_hook import TrainableParamsHook, count_parameters
 
 __all__ = [
@@ -18,5 +19,5 @@ __all__ = [
 __all__ += [
     'CheckpointKeysCheckHook', 'CheckpointRecoveryHook',
     'ConfigVariablesCheckHook', 'NumClassesCheckHook',
-    'SAMCheckpointCheckHook', 'set_checkpoint_keys_check'
+    'SAMCheckpointCheckHook', 'TrainLoopCheckHook', 'set_checkpoint_keys_check'
 ]
