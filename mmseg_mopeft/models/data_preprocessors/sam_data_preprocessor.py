@@ -31,10 +31,28 @@ class SAMDataPreProcessor(SegDataPreProcessor):
         inputs = data['inputs']
         if not training and len({tuple(x.shape[-2:]) for x in inputs}) > 1:
             return self._forward_each(data)
+        if training and self.size is not None:
+            self._check_fits(inputs)
         out = super().forward(data, training)
         h, w = out['inputs'].shape[-2:]
         return self._pad(out, h + -h % self.divisor, w + -w % self.divisor,
                          training)
+
+    def _check_fits(self, inputs) -> None:
+        """Training inputs pad to ``size``; inputs larger than it and of
+        different sizes cannot form one batch (mmseg's bare "stack expects
+        each tensor to be equal size")."""
+        size = tuple(self.size)
+        padded = {(max(x.shape[-2], size[0]), max(x.shape[-1], size[1]))
+                  for x in inputs}
+        if len(padded) > 1:
+            larger = sorted(p for p in padded if p != size)
+            raise ValueError(
+                f'training inputs of {larger} (h, w) exceed '
+                f'data_preprocessor.size={size} and differ, so they form '
+                f'no batch: make the train pipeline (RandomResize scale, '
+                f'RandomCrop crop_size) produce at most that size, or raise '
+                f'data_preprocessor.size.')
 
     def _forward_each(self, data: dict) -> Dict[str, Any]:
         """Test images of different sizes (mmseg asserts one size): each is

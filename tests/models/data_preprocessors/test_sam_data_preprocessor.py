@@ -136,3 +136,19 @@ def test_a_mixed_size_test_batch_predicts_as_each_image_alone(tmp_path):
         assert got.seg_logits.data.shape == want.seg_logits.data.shape
         torch.testing.assert_close(got.seg_logits.data, want.seg_logits.data,
                                    atol=1e-5, rtol=0)
+
+
+def test_training_inputs_larger_than_size_that_differ_are_a_clear_error():
+    """A crop larger than data_preprocessor.size, e.g. a child config that
+    changed one of them: the error names both settings."""
+    pre = SAMDataPreProcessor(mean=[0] * 3, std=[1] * 3, size=(64, 64))
+    first, second = _data(123, 128), _data(104, 128)
+    data = dict(inputs=first['inputs'] + second['inputs'],
+                data_samples=first['data_samples'] + second['data_samples'])
+    with pytest.raises(ValueError, match=r'\(104, 128\), \(123, 128\)\] '
+                       r'\(h, w\) exceed data_preprocessor.size=\(64, 64\)'):
+        pre(data, training=True)
+    small, other = _data(32, 40), _data(50, 20)  # pad to size and stack
+    data = dict(inputs=small['inputs'] + other['inputs'],
+                data_samples=small['data_samples'] + other['data_samples'])
+    assert pre(data, training=True)['inputs'].shape == (2, 3, 64, 64)
