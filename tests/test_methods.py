@@ -18,7 +18,7 @@ from mmseg_mopeft.models.peft import PEFT_METHODS, BlockContext
 HEAD_ALWAYS = {'decode_head.mask_tokens', 'decode_head.cls_embed'}
 DECODER = {
     'decode_head.transformer', 'decode_head.output_upscaling',
-    'decode_head.hypernet_mlp'
+    'decode_head.hypernet_mlp', 'decode_head.iou_token'
 }
 BASELINES = {
     'frozen': HEAD_ALWAYS,
