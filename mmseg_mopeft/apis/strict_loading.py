@@ -8,6 +8,7 @@ use these instead, so that a wrong checkpoint is an error, not a quiet
 export of half-initialised weights.
 """
 import copy
+import logging
 from typing import Optional
 
 from mmengine.config import Config
@@ -67,6 +68,7 @@ def init_model_strict(config: Config, checkpoint: str,
         print_log(
             f'{checkpoint} records no meta.dataset_meta; classes and palette '
             f'come from the dataset of {config.filename}.',
-            logger='current')
+            logger='current',
+            level=logging.WARNING)
     model.dataset_meta = meta
     return model

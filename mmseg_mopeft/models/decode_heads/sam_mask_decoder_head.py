@@ -199,16 +199,16 @@ class SAMMaskDecoderHead(BaseDecodeHead):
         cls_scores, mask_preds = seg_logits
         gt_instances = seg_data_to_instance_data(self.ignore_index,
                                                  batch_data_samples)
-        for gt in gt_instances:
-            if len(gt.labels) and gt.labels.max() >= self.num_classes:
-                raise ValueError(
-                    f'label {int(gt.labels.max())} is no class of the '
-                    f'{self.num_classes} and not decode_head.ignore_index='
-                    f'{self.ignore_index}. Datasets and padding '
-                    f'(data_preprocessor.seg_pad_val) mark ignored pixels '
-                    f'255; to leave a class out, give the dataset a class '
-                    f'subset (metainfo=dict(classes=...)), which maps it '
-                    f'to 255.')
+        labels = torch.cat([gt.labels for gt in gt_instances])
+        if len(labels) and labels.max() >= self.num_classes:  # one sync
+            raise ValueError(
+                f'label {int(labels.max())} is no class of the '
+                f'{self.num_classes} and not decode_head.ignore_index='
+                f'{self.ignore_index}. Datasets and padding '
+                f'(data_preprocessor.seg_pad_val) mark ignored pixels '
+                f'255; to leave a class out, give the dataset a class '
+                f'subset (metainfo=dict(classes=...)), which maps it '
+                f'to 255.')
         return self.instance_losses(cls_scores, mask_preds, gt_instances)
 
     def instance_losses(self, cls_scores: Tensor, mask_preds: Tensor,
