@@ -9,6 +9,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from segment_anything.modeling.common import LayerNorm2d
@@ -637,9 +638,18 @@ class SAMViT(BaseModule):
         """
         key = prefix + 'pos_embed'
         pos = state_dict.get(key)
+        grid = tuple(self.pos_embed.shape[1:3])
         if pos is not None and pos.shape[-1] == self.pos_embed.shape[-1]:
-            state_dict[key] = resize_abs_pos_embed(pos,
-                                                   self.pos_embed.shape[1:3])
+            if tuple(pos.shape[1:3]) != grid:
+                # Said once per load: a config whose img_size differs from
+                # the checkpoint's changes the model, which a user should see.
+                print_log(
+                    f'{key}: resizing position embeddings made for a '
+                    f'{pos.shape[1]}x{pos.shape[2]} grid to this model\'s '
+                    f'{grid[0]}x{grid[1]} (img_size='
+                    f'{grid[0] * self.patch_size}).',
+                    logger='current')
+            state_dict[key] = resize_abs_pos_embed(pos, grid)
         for i, block in enumerate(self.blocks):
             for name in ('rel_pos_h', 'rel_pos_w'):
                 key = f'{prefix}blocks.{i}.attn.{name}'

@@ -5,7 +5,7 @@ from mmseg.registry import MODELS
 
 from mmseg_mopeft.models.backbones.sam_vit import SAMViT
 from mmseg_mopeft.models.peft import BlockContext, PEFTMethod, PEFTTuner
-from mmseg_mopeft.testing import build_reference_sam
+from mmseg_mopeft.testing import build_reference_sam, logged_messages
 
 
 def _encoder_state(sam):
@@ -100,9 +100,15 @@ def test_checkpoint_for_other_size_matches_runtime_resize(tiny_sam_ckpt):
     them on the fly for a 96-px input."""
     path, _ = tiny_sam_ckpt
     native = SAMViT(arch='tiny', img_size=64, window_size=4).eval()
-    native.load_sam_checkpoint(path)
+    with logged_messages() as unresized:
+        native.load_sam_checkpoint(path)
+    assert not any('resizing' in m for m in unresized)
     resized = SAMViT(arch='tiny', img_size=96, window_size=4).eval()
-    resized.load_sam_checkpoint(path)
+    with logged_messages() as messages:
+        resized.load_sam_checkpoint(path)
+    assert any('pos_embed: resizing position embeddings made for a 4x4 '
+               "grid to this model's 6x6 (img_size=96)" in m
+               for m in messages), messages
     assert resized.pos_embed.shape == (1, 6, 6, 64)
     assert resized.blocks[1].attn.rel_pos_h.shape == (11, 32)  # global
     assert resized.blocks[0].attn.rel_pos_h.shape == (7, 32)  # window 4
