@@ -1,12 +1,17 @@
-"""Helpers for tests and demos: official-format SAM checkpoints made locally.
+"""Helpers for tests and demos.
 
-Official weights cannot be downloaded everywhere; a randomly initialised
-``segment_anything`` model saved with ``state_dict()`` has exactly the keys
-and layout of the released files.
+Official-format SAM checkpoints made locally: official weights cannot be
+downloaded everywhere; a randomly initialised ``segment_anything`` model
+saved with ``state_dict()`` has exactly the keys and layout of the released
+files. And the messages a piece of code logs, for tests that check them.
 """
+import logging
+from contextlib import contextmanager
 from functools import partial
+from typing import Iterator, List, Optional
 
 import torch
+from mmengine.logging import MMLogger
 from segment_anything.modeling import (ImageEncoderViT, MaskDecoder,
                                        PromptEncoder, Sam, TwoWayTransformer)
 
@@ -62,3 +67,20 @@ def save_sam_checkpoint(path: str, **kwargs) -> Sam:
     sam = build_reference_sam(**kwargs)
     torch.save(sam.state_dict(), path)
     return sam
+
+
+@contextmanager
+def logged_messages(level: int = logging.INFO,
+                    logger: Optional[logging.Logger] = None
+                    ) -> Iterator[List[str]]:
+    """Collect the messages ``logger`` (MMLogger's current instance) logs
+    at ``level`` or above inside the ``with`` block."""
+    logger = logger or MMLogger.get_current_instance()
+    messages: List[str] = []
+    handler = logging.Handler(level)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)

@@ -5,13 +5,13 @@ import os
 import numpy as np
 import pytest
 import torch
-from mmengine.logging import MMLogger
 from mmengine.structures import PixelData
 from mmseg.evaluation import IoUMetric
 from mmseg.structures import SegDataSample
 
 from mmseg_mopeft.datasets import FloodNetDataset
 from mmseg_mopeft.evaluation import MESSIoUMetric
+from mmseg_mopeft.testing import logged_messages
 
 
 def _sample(pred, gt):
@@ -104,18 +104,12 @@ def test_coi_miou_follows_a_subset_of_the_classes(subset):
 
 
 def test_no_class_of_interest_selected_reports_no_coi_miou():
-    logger, records = MMLogger.get_current_instance(), []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = records.append
-    logger.addHandler(handler)
-    try:
+    with logged_messages(logging.WARNING) as messages:
         dataset = FloodNetDataset(
             metainfo=dict(classes=('background', 'water')), lazy_init=True,
             check_prepared=False)
-    finally:
-        logger.removeHandler(handler)
     assert dataset.metainfo['classes_of_interest'] == ()
-    text = '\n'.join(r.getMessage() for r in records)
+    text = '\n'.join(messages)
     assert 'building-flooded' in text and 'no CoI-mIoU' in text
     metric = MESSIoUMetric(iou_metrics=['mIoU'])
     metric.dataset_meta = dataset.metainfo

@@ -10,12 +10,12 @@ import pytest
 import torch
 from helpers import REPO, tiny_config
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 from PIL import Image
 
 from mmseg_mopeft.datasets import LabelError, LoadCheckedAnnotations
+from mmseg_mopeft.testing import logged_messages
 
 CONFIG = 'configs/decoder_ft/decoder_ft_vitb_cryonuseg.py'  # 2 classes
 SHAPES = 'configs/demo/decoder_ft_vitb_shapes-256.py'  # 3 classes
@@ -127,23 +127,16 @@ def test_one_bit_label_loads_as_0_and_1(tmp_path):
 def test_invalid_to_ignore_maps_and_logs_the_count(tmp_path):
     label = _label([1, 7, 7, 9, 0])
     path = _write_pair(str(tmp_path), 'val', 'a', label)
-    logger = MMLogger.get_current_instance()
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger.addHandler(handler)
-    try:
+    with logged_messages(logging.NOTSET) as messages:
         loaded = _dataset(
             str(tmp_path),
             transform=dict(
                 type='LoadCheckedAnnotations',
                 invalid_to_ignore=True))[0]['gt_seg_map']
-    finally:
-        logger.removeHandler(handler)
     expected = label.copy()
     expected[np.isin(label, [7, 9])] = 255
     np.testing.assert_array_equal(loaded, expected)
-    text = '\n'.join(r.getMessage() for r in records)
+    text = '\n'.join(messages)
     assert path in text and '3 pixels set to ignore' in text
 
 

@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 from mmseg.registry import MODELS
 
 from mmseg_mopeft.engine.hooks import set_checkpoint_keys_check
+from mmseg_mopeft.testing import logged_messages
 
 LORA = 'configs/lora/lora_vitb_cryonuseg.py'
 DECODER_FT = 'configs/decoder_ft/decoder_ft_vitb_cryonuseg.py'
@@ -96,17 +97,10 @@ def test_other_number_of_classes_is_refused(trained, tmp_path, cryo_root):
 def test_allow_partial_warns_and_runs(trained, tmp_path, tiny_sam_ckpt):
     cfg, _ = trained
     runner = _runner(cfg, tiny_sam_ckpt[0], tmp_path, allow_partial=True)
-    records = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = records.append
-    runner.logger.addHandler(handler)
-    try:
+    with logged_messages(logging.WARNING, runner.logger) as messages:
         metrics = runner.test()
-    finally:
-        runner.logger.removeHandler(handler)
     assert 0 <= metrics['mIoU'] <= 100
-    assert any('Loaded anyway (allow_partial)' in r.getMessage()
-               for r in records)
+    assert any('Loaded anyway (allow_partial)' in m for m in messages)
 
 
 def test_peft_record_without_filled_weights_names_the_base(

@@ -1,7 +1,6 @@
 """A crash while a checkpoint is written leaves no truncated file under its
 name; --resume names a broken newest checkpoint and falls back."""
 import glob
-import logging
 import os.path as osp
 import resource
 import shutil
@@ -14,11 +13,11 @@ import pytest
 import torch
 from helpers import REPO, load_tool, run_tool, tiny_config
 from mmengine.hooks import Hook
-from mmengine.logging import MMLogger
 from mmengine.runner import BaseLoop, IterBasedTrainLoop, Runner
 
 from mmseg_mopeft.engine.checkpoint_io import CheckpointFileError
 from mmseg_mopeft.engine.hooks import CheckpointRecoveryHook
+from mmseg_mopeft.testing import logged_messages
 
 CONFIG = 'configs/decoder_ft/decoder_ft_vitb_cryonuseg.py'
 
@@ -72,16 +71,9 @@ def _until_training(runner):
 
 
 def _logged(fn):
-    records = []
-    handler = logging.Handler(logging.INFO)
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
+    with logged_messages() as messages:
         result = fn()
-    finally:
-        logger.removeHandler(handler)
-    return result, '\n'.join(r.getMessage() for r in records)
+    return result, '\n'.join(messages)
 
 
 def test_failed_checkpoint_write_leaves_the_old_file(tmp_path, cryo_root,

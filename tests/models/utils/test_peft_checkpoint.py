@@ -5,7 +5,6 @@ import logging
 import pytest
 import torch
 from helpers import tiny_config
-from mmengine.logging import MMLogger
 from mmseg.registry import MODELS
 
 from mmseg_mopeft.models.utils.peft_checkpoint import (ALLOW_MISMATCH_ENV,
@@ -13,6 +12,7 @@ from mmseg_mopeft.models.utils.peft_checkpoint import (ALLOW_MISMATCH_ENV,
                                                        BaseSnapshot,
                                                        decode_record,
                                                        encode_record)
+from mmseg_mopeft.testing import logged_messages
 
 LORA = 'configs/lora/lora_vitb_cryonuseg.py'
 RECORDS = {'backbone.' + RECORD_KEY, 'decode_head.' + RECORD_KEY}
@@ -129,16 +129,8 @@ def test_base_mismatch_accepted_with_a_warning(tuned, tmp_path,
     other, other_state = _other_base(tmp_path, base)
     fresh = _build(tmp_path, other, init=False)
     monkeypatch.setenv(ALLOW_MISMATCH_ENV, '1')
-    warnings = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = warnings.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
+    with logged_messages(logging.WARNING) as messages:
         fresh.load_state_dict(small, strict=True)
-    finally:
-        logger.removeHandler(handler)
-    messages = [r.getMessage() for r in warnings]
     assert any(_md5(other) in m and ALLOW_MISMATCH_ENV in m
                for m in messages), messages
     # frozen weights come from the file used now

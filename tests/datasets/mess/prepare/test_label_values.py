@@ -9,12 +9,12 @@ import os.path as osp
 import numpy as np
 import pytest
 import tifffile
-from mmengine.logging import MMLogger
 from PIL import Image
 
 from mmseg_mopeft.datasets.mess.prepare import (PREPARERS, LabelValueError,
                                                 lookup, prepare)
 from mmseg_mopeft.datasets.mess.prepare.deepcrack import DeepCrack
+from mmseg_mopeft.testing import logged_messages
 
 # key, a value outside the dataset's documented raw values, a value inside
 # (documented ranges: the preparers' docstrings, data/mess DATASETS.md)
@@ -128,15 +128,9 @@ def make_coded(root):
 
 def warnings_of(func):
     """``func()`` and the warnings it logged, one text."""
-    logger, records = MMLogger.get_current_instance(), []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = records.append
-    logger.addHandler(handler)
-    try:
+    with logged_messages(logging.WARNING) as messages:
         result = func()
-    finally:
-        logger.removeHandler(handler)
-    return result, '\n'.join(r.getMessage() for r in records)
+    return result, '\n'.join(messages)
 
 
 def test_ignored_values_are_counted_per_split_and_warned(tmp_path):
