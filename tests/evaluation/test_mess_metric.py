@@ -129,35 +129,3 @@ def test_given_classes_of_interest_are_indices_into_the_given_classes():
     metric.process({}, [_sample(np.zeros((2, 2)), np.zeros((2, 2)))])
     with pytest.raises(ValueError, match=r'\[2\].*2 classes'):
         metric.evaluate(1)
-
-
-def test_results_table_merges_paxray_and_averages_domains(tmp_path):
-    import json
-    import subprocess
-    import sys
-
-    from helpers import REPO
-    from mmengine.config import Config
-    runs = dict(cryonuseg=(60.0, 40.0), paxray_lungs=(90.0, 85.0),
-                paxray_bones=(70.0, 55.0), deepcrack=(80.0, 65.0))
-    dirs = []
-    for key, (miou, coi) in runs.items():
-        work = tmp_path / key
-        (work / '20260101_000000').mkdir(parents=True)
-        Config.fromfile(f'{REPO}/configs/lora/lora_vitb_{key}.py').dump(
-            str(work / f'lora_vitb_{key}.py'))
-        (work / '20260101_000000' / '20260101_000000.json').write_text(
-            json.dumps({'aAcc': 99.0, 'mIoU': miou, 'CoI-mIoU': coi}))
-        dirs.append(str(work))
-    proc = subprocess.run(
-        [sys.executable, 'tools/analysis_tools/mess_results.py', *dirs],
-        cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
-    assert '| Medical Sciences | CryoNuSeg | 60.00 | 40.00 |' in lines
-    # PAXRay-4 = mean of the tasks present (2 of 4 here, and it says so)
-    assert ('| Medical Sciences | PAXRay-4 (2/4 tasks) | 80.00 | 70.00 |'
-            in lines)
-    assert '| Medical Sciences | **mean** | 70.00 | 55.00 |' in lines
-    assert '| Engineering | **mean** | 80.00 | 65.00 |' in lines
-    assert '| all | **mean of 3** | 73.33 | 58.33 |' in lines

@@ -189,12 +189,9 @@ def test_demo_draws_masks(tmp_path, monkeypatch, tiny_sam_ckpt, shapes_root,
     assert (drawn != original).any(axis=2).mean() > 0.01
 
 
-def test_prompt_tables_layout(tmp_path, monkeypatch, capsys):
-    """Stable-SAM's Table 1 (per prompt, per domain and mean) and Table 2
-    (per dataset) from hand-made results of two datasets."""
-    runs = dict(cryonuseg=dict(oracle_point=40.0, oracle_box=70.0),
-                deepcrack=dict(oracle_point=20.0, oracle_box=60.0),
-                suim=dict(oracle_point=50.0, oracle_box=80.0))
+def _prompt_tables(tmp_path, monkeypatch, capsys, runs):
+    """The lines mess_results.py prints for hand-made prompted results
+    ``{dataset key: {prompt: mIoU}}``."""
     dirs = []
     for key, scores in runs.items():
         for prompt, miou in scores.items():
@@ -210,7 +207,17 @@ def test_prompt_tables_layout(tmp_path, monkeypatch, capsys):
     tool = load_tool('tools/analysis_tools/mess_results.py')  # in-process
     monkeypatch.setattr(sys, 'argv', ['mess_results.py', *dirs])
     tool.main()
-    lines = capsys.readouterr().out.splitlines()
+    return capsys.readouterr().out.splitlines()
+
+
+def test_prompt_tables_layout(tmp_path, monkeypatch, capsys):
+    """Stable-SAM's Table 1 (per prompt, per domain and mean) and Table 2
+    (per dataset) from hand-made results of three datasets."""
+    lines = _prompt_tables(
+        tmp_path, monkeypatch, capsys,
+        dict(cryonuseg=dict(oracle_point=40.0, oracle_box=70.0),
+             deepcrack=dict(oracle_point=20.0, oracle_box=60.0),
+             suim=dict(oracle_point=50.0, oracle_box=80.0)))
     # Table 1: domains in MESS order, then the mean of the datasets
     assert ('| prompt | Medical Sciences | Engineering | '
             'Agriculture and Biology | mean |') in lines
@@ -219,3 +226,21 @@ def test_prompt_tables_layout(tmp_path, monkeypatch, capsys):
     # Table 2: one row per dataset
     assert '| Engineering | DeepCrack | 20.00 | 60.00 |' in lines
     assert '| Medical Sciences | CryoNuSeg | 40.00 | 70.00 |' in lines
+
+
+def test_prompt_tables_say_what_a_setting_averages(tmp_path, monkeypatch,
+                                                   capsys):
+    """A setting run on fewer datasets (or PAXRay tasks) than another: its
+    means say how many datasets they average, and Table 2 shows each score
+    that went into them, with its task count."""
+    lines = _prompt_tables(
+        tmp_path, monkeypatch, capsys,
+        dict(cryonuseg=dict(oracle_box=60.0, oracle_point=20.0),
+             deepcrack=dict(oracle_box=80.0),
+             suim=dict(oracle_box=40.0),
+             paxray_lungs=dict(oracle_box=90.0, oracle_point=10.0),
+             paxray_bones=dict(oracle_box=70.0)))
+    assert '| oracle_point | 15.00 | - | - | 15.00 (2 of 4) |' in lines
+    assert '| oracle_box | 70.00 | 80.00 | 40.00 | 65.00 |' in lines
+    assert ('| Medical Sciences | PAXRay-4 (2/4 tasks) | '
+            '10.00 (1/4 tasks) | 80.00 |') in lines

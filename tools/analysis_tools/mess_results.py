@@ -7,8 +7,10 @@ Each argument is the work dir of a ``tools/test.py`` run on a MESS config;
 its scores come from the newest test result (``<timestamp>/<timestamp>.json``)
 and its dataset from the config saved with that result. Prints one row per
 dataset (PAXRay-4 = mean of its four binary tasks, as in MESS), the mean per
-domain and the mean over all datasets, for mIoU and CoI-mIoU. Folders
-without a test result, or with results of several datasets, are skipped and
+domain and the mean over all datasets, for mIoU and CoI-mIoU; a mean over
+fewer datasets than its row has says how many ("70.00 (1 of 2)"). Folders
+without a test result, with results of several datasets, or whose test set
+is not the benchmark's (a class subset, another split) are skipped and
 listed under the table (the reasons on stderr).
 
 Prompted SAM runs (configs/prompted_sam, metrics '<setting>/mIoU') get
@@ -21,6 +23,7 @@ import json
 import os.path as osp
 import sys
 from collections import defaultdict
+from typing import Dict, List, NamedTuple, Optional
 
 import numpy as np
 from mmengine.config import Config
@@ -32,11 +35,26 @@ METRICS = ('mIoU', 'CoI-mIoU')
 
 
 def _dataset_key(config: str, where: str) -> str:
+    """The MESS key of the config's test set, which must be the benchmark's
+    task: all of the dataset's classes, on its prepared test split."""
     cfg = Config.fromfile(config, import_custom_modules=False)
-    cls = cfg.test_dataloader.dataset.type
+    dataset = cfg.test_dataloader.dataset
+    cls = dataset.type
     keys = [k for k, v in DATASET_CLASSES.items() if v == cls]
     if not keys:
         raise ValueError(f'{where}: {cls} is not a MESS dataset class')
+    classes = (dataset.get('metainfo') or {}).get('classes')
+    full = MESS_DATASETS[keys[0]]['classes']
+    if classes is not None and tuple(classes) != tuple(full):
+        raise ValueError(
+            f'{where}: its test set is a class subset of {cls} '
+            f'({list(classes)} of {len(full)} classes), not the MESS '
+            "benchmark's task")
+    img_path = (dataset.get('data_prefix') or {}).get('img_path', '')
+    split = osp.normpath(img_path).replace(osp.sep, '/')
+    if not split.endswith('img_dir/test'):
+        raise ValueError(f'{where}: its test set reads {img_path!r}, not the '
+                         'MESS test split (img_dir/test)')
     return keys[0]
 
 
@@ -115,43 +133,69 @@ def read_runs(work_dirs):
     return results, skipped
 
 
-def rows(results: dict):
-    """Per-dataset rows with PAXRay's four tasks merged, in MESS order."""
-    merged, seen = [], set()
+class Row(NamedTuple):
+    """One dataset of the table; PAXRay-4's row averages its tasks."""
+    group: str  # the MESS key, 'paxray' for PAXRay-4
+    domain: str
+    title: str
+    tasks: str  # ' (k/4 tasks)' when PAXRay-4 has only some, else ''
+    scores: Dict[str, Optional[float]]  # None: missing from a task
+
+    @property
+    def name(self) -> str:
+        return self.title + self.tasks
+
+
+def rows(results: dict) -> List[Row]:
+    """Per-dataset rows with PAXRay's four tasks merged, in MESS order. A
+    metric some of the tasks lack is None, so that a row's metrics average
+    the same tasks."""
+    merged = []
     for key, info in MESS_DATASETS.items():
         group = 'paxray' if key.startswith('paxray_') else key
-        if group in seen:
+        if any(row.group == group for row in merged):
             continue
-        seen.add(group)
-        parts = [k for k in MESS_DATASETS if k == group
-                 or k.startswith(group + '_')] if group == 'paxray' else [key]
+        parts = [k for k in MESS_DATASETS
+                 if k.startswith('paxray_')] if group == 'paxray' else [key]
         found = [results[k] for k in parts if k in results]
         if not found:
             continue
-        name = 'PAXRay-4' if group == 'paxray' else info['name']
-        if len(found) < len(parts):
-            name += f' ({len(found)}/{len(parts)} tasks)'
+        title = 'PAXRay-4' if group == 'paxray' else info['name']
+        tasks = (f' ({len(found)}/{len(parts)} tasks)'
+                 if len(found) < len(parts) else '')
         scores = {
-            m: float(np.mean([r[m] for r in found if r[m] is not None]))
+            m: float(np.mean([r[m] for r in found]))
+            if all(r.get(m) is not None for r in found) else None
             for m in METRICS
         }
-        merged.append((info['domain'], name, scores))
+        merged.append(Row(group, info['domain'], title, tasks, scores))
     return merged
 
 
-def table(merged) -> str:
+def mean_cell(values: List[Optional[float]]) -> str:
+    """The mean of the values that are there (not None), saying how many
+    it averages when some are missing; '-' when none is."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return '-'
+    text = f'{np.mean(present):.2f}'
+    return text if len(present) == len(values) else (
+        f'{text} ({len(present)} of {len(values)})')
+
+
+def table(merged: List[Row]) -> str:
     lines = ['| domain | dataset | mIoU | CoI-mIoU |', '|---|---|---:|---:|']
     by_domain = defaultdict(list)
-    for domain, name, scores in merged:
-        by_domain[domain].append(scores)
-        lines.append(f"| {domain} | {name} | {scores['mIoU']:.2f} | "
-                     f"{scores['CoI-mIoU']:.2f} |")
+    for row in merged:
+        by_domain[row.domain].append(row.scores)
+        lines.append(f'| {row.domain} | {row.name} | ' + ' | '.join(
+            mean_cell([row.scores[m]]) for m in METRICS) + ' |')
     for domain, scores in by_domain.items():
         lines.append(f'| {domain} | **mean** | ' + ' | '.join(
-            f'{np.mean([s[m] for s in scores]):.2f}' for m in METRICS) + ' |')
-    everything = [s for _, _, s in merged]
+            mean_cell([s[m] for s in scores]) for m in METRICS) + ' |')
+    everything = [row.scores for row in merged]
     lines.append(f'| all | **mean of {len(everything)}** | ' + ' | '.join(
-        f'{np.mean([s[m] for s in everything]):.2f}' for m in METRICS) + ' |')
+        mean_cell([s[m] for s in everything]) for m in METRICS) + ' |')
     return '\n'.join(lines)
 
 
@@ -177,43 +221,46 @@ def prompt_tables(results: dict, metric: str = 'mIoU') -> str:
     }, key=setting_order)
     if not settings:
         return ''
-    per_setting = {}  # setting -> {dataset name: (domain, score)}
-    for setting in settings:
-        found = {
-            key: {m: scores.get(f'{setting}/{m}') for m in METRICS}
-            for key, scores in results.items()
-            if scores.get(f'{setting}/{metric}') is not None
+    # the datasets of any setting, and per setting its rows by dataset
+    datasets = rows({key: {m: 0.0 for m in METRICS} for key in results})
+    per_setting = {
+        setting: {
+            row.group: row
+            for row in rows({
+                key: {m: scores.get(f'{setting}/{m}') for m in METRICS}
+                for key, scores in results.items()
+                if scores.get(f'{setting}/{metric}') is not None
+            })
         }
-        per_setting[setting] = {
-            name: (domain, scores[metric])
-            for domain, name, scores in rows(found)
-        }
-    names = {}  # dataset name -> domain, in MESS order
-    domains = []
-    for domain, name, _ in rows({key: {m: 0.0 for m in METRICS}
-                                 for key in results}):
-        names[name] = domain
-        if domain not in domains:
-            domains.append(domain)
+        for setting in settings
+    }
+    domains = list(dict.fromkeys(row.domain for row in datasets))
 
-    def cell(values):
-        return f'{np.mean(values):.2f}' if values else '-'
+    def score(setting, row):
+        own = per_setting[setting].get(row.group)
+        return None if own is None else own.scores[metric]
 
     lines = [f'Prompted SAM, {metric} per domain (Stable-SAM Table 1)', '',
              '| prompt | ' + ' | '.join(domains) + ' | mean |',
              '|---|' + '---:|' * (len(domains) + 1)]
-    for setting, found in per_setting.items():
-        cells = [cell([v for d, v in found.values() if d == domain])
-                 for domain in domains]
-        cells.append(cell([v for _, v in found.values()]))
+    for setting in settings:
+        cells = [mean_cell([score(setting, row) for row in datasets
+                            if row.domain == domain]) for domain in domains]
+        cells.append(mean_cell([score(setting, row) for row in datasets]))
         lines.append(f'| {setting} | ' + ' | '.join(cells) + ' |')
     lines += ['', f'Prompted SAM, {metric} per dataset (Stable-SAM Table 2)',
               '', '| domain | dataset | ' + ' | '.join(settings) + ' |',
               '|---|---|' + '---:|' * len(settings)]
-    for name, domain in names.items():
-        cells = [cell([per_setting[s][name][1]] if name in per_setting[s]
-                      else []) for s in settings]
-        lines.append(f'| {domain} | {name} | ' + ' | '.join(cells) + ' |')
+    for row in datasets:
+        cells = []
+        for setting in settings:
+            own = per_setting[setting].get(row.group)
+            cell = mean_cell([score(setting, row)])
+            if own is not None and own.tasks != row.tasks:
+                cell += own.tasks
+            cells.append(cell)
+        lines.append(f'| {row.domain} | {row.name} | ' + ' | '.join(cells) +
+                     ' |')
     return '\n'.join(lines)
 
 

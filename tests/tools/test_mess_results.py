@@ -1,5 +1,6 @@
-"""tools/analysis_tools/mess_results.py: unfinished runs are skipped and
-listed, the others still make the table."""
+"""tools/analysis_tools/mess_results.py: the table's means, and runs that
+are unfinished or not the benchmark's task skipped and listed while the
+others still make the table."""
 import json
 import os
 import sys
@@ -12,13 +13,14 @@ mess_results = load_tool('tools/analysis_tools/mess_results.py')
 
 
 def _run_dir(tmp_path, key, scores=None, stamp='20260101_000000',
-             own_config=False):
-    """A tools/test.py work dir: the config mmengine dumps, and with
-    ``scores`` a result (with ``own_config`` also the run's
-    vis_data/config.py)."""
+             own_config=False, **changes):
+    """A tools/test.py work dir: the config mmengine dumps (with
+    ``changes`` merged), and with ``scores`` a result (with ``own_config``
+    also the run's vis_data/config.py)."""
     work = tmp_path / key
     work.mkdir(exist_ok=True)
     config = Config.fromfile(f'{REPO}/configs/lora/lora_vitb_{key}.py')
+    config.merge_from_dict(changes)
     config.dump(str(work / f'lora_vitb_{key}.py'))
     if scores is not None:
         run = work / stamp
@@ -35,6 +37,22 @@ def _run_dir(tmp_path, key, scores=None, stamp='20260101_000000',
 def _main(monkeypatch, *args):
     monkeypatch.setattr(sys, 'argv', ['mess_results.py', *args])
     mess_results.main()
+
+
+def test_paxray_tasks_merge_and_domains_average(tmp_path, monkeypatch,
+                                                capsys):
+    runs = dict(cryonuseg=(60.0, 40.0), paxray_lungs=(90.0, 85.0),
+                paxray_bones=(70.0, 55.0), deepcrack=(80.0, 65.0))
+    _main(monkeypatch,
+          *[_run_dir(tmp_path, key, scores) for key, scores in runs.items()])
+    lines = capsys.readouterr().out.splitlines()
+    assert '| Medical Sciences | CryoNuSeg | 60.00 | 40.00 |' in lines
+    # PAXRay-4 = mean of the tasks present (2 of 4 here, and it says so)
+    assert ('| Medical Sciences | PAXRay-4 (2/4 tasks) | 80.00 | 70.00 |'
+            in lines)
+    assert '| Medical Sciences | **mean** | 70.00 | 55.00 |' in lines
+    assert '| Engineering | **mean** | 80.00 | 65.00 |' in lines
+    assert '| all | **mean of 3** | 73.33 | 58.33 |' in lines
 
 
 def test_folders_without_results_are_skipped_and_listed(
@@ -110,3 +128,40 @@ def test_results_of_several_datasets_in_one_folder_are_skipped(
     assert '| all | **mean of 1** | 50.00 | 30.00 |' in printed.out
     assert f'skipped {mixed}: configs of several datasets' in printed.err
     assert f'skipped {both}: test results of several datasets' in printed.err
+
+
+def test_a_metric_some_tasks_lack_is_left_out_and_counted(
+        tmp_path, monkeypatch, capsys):
+    """PAXRay-4's CoI-mIoU must average the same tasks as its mIoU, and the
+    means say how many rows they average."""
+    dirs = [_run_dir(tmp_path, 'paxray_lungs', (90.0, 85.0)),
+            _run_dir(tmp_path, 'paxray_bones', (70.0, None)),
+            _run_dir(tmp_path, 'cryonuseg', (60.0, 40.0)),
+            _run_dir(tmp_path, 'deepcrack', (80.0, None))]
+    _main(monkeypatch, *dirs)
+    lines = capsys.readouterr().out.splitlines()
+    assert '| Medical Sciences | PAXRay-4 (2/4 tasks) | 80.00 | - |' in lines
+    assert '| Engineering | DeepCrack | 80.00 | - |' in lines
+    assert '| Medical Sciences | **mean** | 70.00 | 40.00 (1 of 2) |' in lines
+    assert '| Engineering | **mean** | 80.00 | - |' in lines
+    assert '| all | **mean of 3** | 73.33 | 40.00 (1 of 3) |' in lines
+
+
+@pytest.mark.parametrize('changes, reason', [
+    (dict(test_dataloader=dict(dataset=dict(metainfo=dict(
+        classes=('background', 'water'))))),
+     "its test set is a class subset of FloodNetDataset (['background', "
+     "'water'] of 10 classes)"),
+    (dict(test_dataloader=dict(dataset=dict(data_prefix=dict(
+        img_path='img_dir/train', seg_map_path='ann_dir/train')))),
+     "its test set reads 'img_dir/train', not the MESS test split"),
+])
+def test_runs_on_another_task_are_skipped(tmp_path, monkeypatch, capsys,
+                                          changes, reason):
+    done = _run_dir(tmp_path, 'cryonuseg', (60.0, 40.0))
+    other = _run_dir(tmp_path, 'floodnet', (95.0, 90.0), **changes)
+    _main(monkeypatch, done, other)
+    printed = capsys.readouterr()
+    assert '| all | **mean of 1** | 60.00 | 40.00 |' in printed.out
+    assert 'FloodNet |' not in printed.out
+    assert f'skipped {other}' in printed.err and reason in printed.err
