@@ -53,6 +53,45 @@ def test_miou_and_coi_miou_match_hand_computation():
     assert abs(expected_miou - 100 * (3 / 6 + 4 / 6) / 3) < 1e-9
 
 
+def test_nan_to_num_applies_to_coi_miou_as_to_miou():
+    """mmseg's nan_to_num turns a class absent from both maps into that
+    value before the mean; CoI-mIoU must average the same way."""
+    gt, pred = np.array([[0, 0, 1, 1]]), np.array([[0, 1, 1, 1]])
+    iou = np.array([1 / 2, 2 / 3, 0.0, 0.0])  # classes 2, 3 absent: nan -> 0
+    metric = MESSIoUMetric(iou_metrics=['mIoU'], nan_to_num=0)
+    metric.dataset_meta = dict(
+        classes=('a', 'b', 'c', 'd'), classes_of_interest=(1, 2, 3))
+    metric.process({}, [_sample(pred, gt)])
+    results = metric.evaluate(1)
+    assert results['mIoU'] == round(100 * iou.mean(), 2)
+    assert results['CoI-mIoU'] == round(100 * iou[1:].mean(), 2)
+
+
+@pytest.mark.parametrize('classes', [(1, 1, 2), ('b', ), (1.0, ), (True, )])
+def test_classes_of_interest_must_be_distinct_class_indices(classes):
+    metric = MESSIoUMetric(iou_metrics=['mIoU'])
+    metric.dataset_meta = dict(classes=('a', 'b', 'c'),
+                               classes_of_interest=classes)
+    metric.process({}, [_sample(np.zeros((2, 2)), np.zeros((2, 2)))])
+    with pytest.raises(ValueError, match='must be distinct indices of the 3'):
+        metric.evaluate(1)
+
+
+def test_a_ground_truth_value_that_is_no_class_names_its_file():
+    """mmseg's IoUMetric drops such pixels from every count (aAcc 100 on a
+    map whose 3s were predicted as 2)."""
+    gt, pred = np.array([[0, 1, 3, 255]]), np.array([[0, 1, 2, 2]])
+    sample = _sample(pred, gt)
+    sample['seg_map_path'] = '/data/ann_dir/test/a.png'
+    metric = MESSIoUMetric(iou_metrics=['mIoU'])
+    metric.dataset_meta = dict(classes=('a', 'b', 'c'))
+    with pytest.raises(ValueError,
+                       match=r'/data/ann_dir/test/a.png: ground-truth values '
+                       r'\[3\] are no class of the 3 evaluated and not '
+                       'ignore_index=255'):
+        metric.process({}, [sample])
+
+
 def test_format_only_scores_nothing_as_iou_metric_does(tmp_path):
     sample = SegDataSample()
     sample.pred_sem_seg = PixelData(data=torch.zeros(1, 2, 2).long())
