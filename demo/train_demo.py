@@ -112,7 +112,7 @@ def main():
 
     vis_dir = osp.join(args.work_dir, 'vis', 'vis_data', 'vis_image')
     print(f'\nMoPEFT trains {trainable:,} of {total:,} parameters '
-          f'({100 * trainable / total:.2f}% of full fine-tuning).')
+          f'({100 * trainable / total:.2f}% of all parameters).')
     precision = ' (bf16 autocast)' if args.amp else ''
     print(f'mIoU on the val split: {before:.2f} before training, '
           f'{after:.2f} after {cfg.train_cfg.max_iters} iterations'

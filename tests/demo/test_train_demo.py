@@ -42,7 +42,7 @@ def test_demo_improves_miou_and_writes_its_outputs(tmp_path):
     cfg = Config.fromfile(f'{REPO}/configs/demo/mopeft_vitb_shapes-128.py')
     cfg.model.backbone.init_cfg = cfg.model.decode_head.init_cfg = None
     assert (trainable, total) == count_parameters(MODELS.build(cfg.model))
-    assert f'({100 * trainable / total:.2f}% of full fine-tuning)' in out
+    assert f'({100 * trainable / total:.2f}% of all parameters)' in out
     vis = work / 'vis' / 'vis_data' / 'vis_image'
     assert f'Predictions (ground truth left, prediction right): {vis}' in out
     assert len(list(vis.glob('test_*.png'))) == 8

@@ -17,7 +17,8 @@ def count_parameters(model):
 class TrainableParamsHook(Hook):
     """Log how many parameters train, overall and per top-level module.
 
-    The share is relative to full fine-tuning (all parameters trainable).
+    The share is of all the model's parameters, PEFT modules included (the
+    benchmark's "% of full" divides by the model without them instead).
     """
 
     priority = 'VERY_LOW'
@@ -32,5 +33,5 @@ class TrainableParamsHook(Hook):
             if count_parameters(child)[1])
         runner.logger.info(
             f'Trainable parameters: {trainable:,} of {total:,} '
-            f'({100 * trainable / max(total, 1):.2f}% of full fine-tuning); '
+            f'({100 * trainable / max(total, 1):.2f}% of all parameters); '
             f'{parts}')
