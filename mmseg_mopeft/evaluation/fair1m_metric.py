@@ -7,6 +7,10 @@ category, each category followed by its mean), logged and saved as
 ``fair1m_ap.txt`` / ``fair1m_ap.json`` in the run's log folder
 (``work_dir/<timestamp>/``) or ``output_dir``.
 
+Boxes are continuous coordinates (x2 is one past the last pixel, as
+Masks2Boxes and the FAIR-1M annotations give them), so ``eval_map`` runs
+without ``VOCMetric``'s legacy "+1" on widths and heights.
+
 Means (overall and per category) are taken over the classes that have
 ground truth in the evaluated images, as ``eval_map`` does; classes without
 ground truth show as '-' and are left out of the returned metrics.
