@@ -17,6 +17,7 @@ import numpy as np
 from mmengine.visualization import Visualizer
 
 from mmseg_mopeft.apis import PromptPredictor
+from mmseg_mopeft.utils.new_files import refuse_existing
 
 COLOURS = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48),
            (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60)]
@@ -67,6 +68,7 @@ def main():
         parser.error('give --points and/or --boxes')
     if not osp.isfile(args.image):
         parser.error(f'no image at {args.image}')
+    refuse_existing(args.out)
 
     predictor = PromptPredictor.from_config(args.config, args.checkpoint,
                                             args.device)

@@ -86,8 +86,10 @@ def main():
               f'official ones).')
         cfg.model.backbone.init_cfg = None
         cfg.model.decode_head.init_cfg = None
+    # every output of this run goes to its own log folder
+    # (work_dir/<timestamp>/, mmengine's default save_dir): a rerun
+    # overwrites nothing
     cfg.default_hooks.visualization.update(draw=True, interval=1)
-    cfg.visualizer.save_dir = osp.join(args.work_dir, 'vis')
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
         dict(type='GateRecorderHook')
     ]
@@ -99,18 +101,17 @@ def main():
     runner.train()
     after = runner.test()['mIoU']
 
-    gates = osp.join(args.work_dir, 'gates.npz')
-    run([GATE_USAGE, gates, '--title', 'Shapes (demo)'])
+    out = runner.log_dir
+    run([GATE_USAGE, osp.join(out, 'gates.npz'), '--title', 'Shapes (demo)'])
     # mmengine's json log, written by the visualizer's LocalVisBackend
-    json_log = osp.join(cfg.visualizer.save_dir, 'vis_data',
-                        f'{runner.timestamp}.json')
-    curve = osp.join(args.work_dir, 'training_curve.png')
+    json_log = osp.join(out, 'vis_data', f'{runner.timestamp}.json')
+    curve = osp.join(out, 'training_curve.png')
     run([
         ANALYZE_LOGS, json_log, '--keys', 'loss', '--backend', 'Agg',
         '--legend', 'loss', '--title', 'MoPEFT on Shapes', '--out', curve
     ])
 
-    vis_dir = osp.join(args.work_dir, 'vis', 'vis_data', 'vis_image')
+    vis_dir = osp.join(out, 'vis_data', 'vis_image')
     print(f'\nMoPEFT trains {trainable:,} of {total:,} parameters '
           f'({100 * trainable / total:.2f}% of all parameters).')
     precision = ' (bf16 autocast)' if args.amp else ''
@@ -119,7 +120,7 @@ def main():
           f'{precision}.')
     print(f'Predictions (ground truth left, prediction right): {vis_dir}')
     print('Gate usage per method and block: ' + ', '.join(
-        osp.join(args.work_dir, name)
+        osp.join(out, name)
         for name in ('gate_usage.png', 'gate_heatmap.png')))
     print(f'Training curve (mmseg analyze_logs.py): {curve}')
     print(f'Done in {time.time() - start:.0f} s.')

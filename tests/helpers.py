@@ -126,3 +126,12 @@ def probe_loss(out: torch.Tensor, seed: int = 0) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
     probe = torch.randn(out.shape, generator=gen).to(out.device)
     return (out.float() * probe).sum() / out.numel()**0.5
+
+
+def gate_record(work_dir, ext: str = 'npz') -> str:
+    """The one ``gates.<ext>`` GateRecorderHook wrote into a run's log
+    folder (``<work_dir>/<timestamp>/``)."""
+    import glob
+    found = glob.glob(osp.join(str(work_dir), '*', f'gates.{ext}'))
+    assert len(found) == 1, found
+    return found[0]

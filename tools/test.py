@@ -59,8 +59,9 @@ def parse_args():
     parser.add_argument(
         '--record-gates',
         action='store_true',
-        help='write MoPEFT gate values per block and image to the work dir '
-        '(gates.npz/json; plot with tools/analysis_tools/gate_usage.py)')
+        help='write MoPEFT gate values per block and image to the run\'s '
+        'log folder (work_dir/<timestamp>/gates.npz/json; plot with '
+        'tools/analysis_tools/gate_usage.py)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

@@ -1,6 +1,8 @@
 """A generated toy dataset, so the demo and the tests need no downloads."""
 import os
 import os.path as osp
+import shutil
+import tempfile
 
 import mmcv
 import numpy as np
@@ -62,16 +64,30 @@ def generate_shapes(root: str,
     """Write ``root/{img_dir,ann_dir}/<split>/<n>.png``; return ``root``.
 
     Labels: 0 background, 1 disk, 2 square (``num_classes=2``: disks only).
-    Deterministic for a given seed; existing files are overwritten.
+    Deterministic for a given seed. ``root`` must be new or empty: the
+    files are written into a folder beside it that becomes ``root`` once
+    all are there, so an interrupted run leaves no partial dataset behind.
     """
-    rng = np.random.default_rng(seed)
-    for split, count in splits:
-        for sub in ('img_dir', 'ann_dir'):
-            os.makedirs(osp.join(root, sub, split), exist_ok=True)
-        for i in range(count):
-            img, label = _draw_sample(rng, size, num_classes)
-            mmcv.imwrite(img[..., ::-1], osp.join(root, 'img_dir', split,
-                                                  f'{i:04d}.png'))
-            mmcv.imwrite(label, osp.join(root, 'ann_dir', split,
-                                         f'{i:04d}.png'))
+    if osp.lexists(root) and not (osp.isdir(root) and not os.listdir(root)):
+        raise FileExistsError(
+            f'{root} exists and is not an empty folder; the Shapes dataset '
+            'is generated into a new or empty folder only (nothing there is '
+            'overwritten)')
+    parent = osp.dirname(osp.abspath(root))
+    os.makedirs(parent, exist_ok=True)
+    stage = tempfile.mkdtemp(prefix='.shapes-', dir=parent)
+    try:
+        rng = np.random.default_rng(seed)
+        for split, count in splits:
+            for i in range(count):
+                img, label = _draw_sample(rng, size, num_classes)
+                name = f'{split}/{i:04d}.png'
+                mmcv.imwrite(img[..., ::-1],
+                             osp.join(stage, 'img_dir', name))
+                mmcv.imwrite(label, osp.join(stage, 'ann_dir', name))
+        os.chmod(stage, 0o755)  # mkdtemp's folder is private
+        os.rename(stage, root)  # replaces an empty folder
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
     return root

@@ -43,9 +43,11 @@ def test_demo_improves_miou_and_writes_its_outputs(tmp_path):
     cfg.model.backbone.init_cfg = cfg.model.decode_head.init_cfg = None
     assert (trainable, total) == count_parameters(MODELS.build(cfg.model))
     assert f'({100 * trainable / total:.2f}% of all parameters)' in out
-    vis = work / 'vis' / 'vis_data' / 'vis_image'
+    # every output in the run's own log folder: a rerun overwrites nothing
+    run, = [p for p in work.iterdir() if p.is_dir()]
+    vis = run / 'vis_data' / 'vis_image'
     assert f'Predictions (ground truth left, prediction right): {vis}' in out
     assert len(list(vis.glob('test_*.png'))) == 8
     for name in ('gate_usage.png', 'gate_heatmap.png', 'training_curve.png'):
-        assert str(work / name) in out
-        assert (work / name).stat().st_size > 10000, name
+        assert str(run / name) in out
+        assert (run / name).stat().st_size > 10000, name

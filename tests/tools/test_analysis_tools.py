@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import REPO, load_tool, tiny_config
+from helpers import REPO, gate_record, load_tool, tiny_config
 from mmengine.runner import Runner
 
 from mmseg_mopeft.datasets import generate_shapes
@@ -22,7 +22,8 @@ def test_gate_hook_writes_file_the_plot_tool_reads(tmp_path, tiny_sam_ckpt):
     cfg.custom_hooks.append(dict(type='GateRecorderHook'))
     Runner.from_cfg(cfg).test()
 
-    with np.load(tmp_path / 'work' / 'gates.npz') as data:
+    record = gate_record(tmp_path / 'work')
+    with np.load(record) as data:
         gates = {k: data[k] for k in data.files}
     assert len(gates.pop('img_paths')) == 3
     assert sorted(gates) == ['adapter', 'lora', 'prefix']
@@ -36,17 +37,27 @@ def test_gate_hook_writes_file_the_plot_tool_reads(tmp_path, tiny_sam_ckpt):
 
     proc = subprocess.run([
         sys.executable, 'tools/analysis_tools/gate_usage.py',
-        str(tmp_path / 'work' / 'gates.npz'), '--threshold', '0.5'
+        record, '--threshold', '0.5'
     ],
                           cwd=REPO,
                           capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stderr
     for name in ('gate_usage.png', 'gate_heatmap.png'):
-        assert osp.getsize(tmp_path / 'work' / name) > 1000
+        assert osp.getsize(osp.join(osp.dirname(record), name)) > 1000
     for name, values in gates.items():
         share = 100 * np.mean(values[~np.isnan(values)] > 0.5)
         assert f'| {name} | {share:.1f} |' in proc.stdout
+    # a second run (another threshold) does not replace the first's figures
+    drawn = open(osp.join(osp.dirname(record), 'gate_usage.png'), 'rb').read()
+    again = subprocess.run([
+        sys.executable, 'tools/analysis_tools/gate_usage.py', record,
+        '--threshold', '0.9'
+    ], cwd=REPO, capture_output=True, text=True)
+    assert again.returncode != 0
+    assert 'gate_usage.png' in again.stderr and 'already exist' in again.stderr
+    assert open(osp.join(osp.dirname(record), 'gate_usage.png'),
+                'rb').read() == drawn
 
 
 @pytest.mark.slow

@@ -108,6 +108,15 @@ def test_rows_needing_missing_options_say_so(monkeypatch, capsys):
                    f"['no_such_option']"]
 
 
+def test_an_existing_json_stops_before_measuring(tmp_path, monkeypatch):
+    earlier = tmp_path / 'figures.json'
+    earlier.write_text('{"earlier": 1}')
+    monkeypatch.setattr(benchmark_peers, 'measure', pytest.fail)
+    with pytest.raises(SystemExit, match=f'{earlier} already exists'):
+        benchmark_peers.main([*TINY, '--json', str(earlier), '--no-memory'])
+    assert earlier.read_text() == '{"earlier": 1}'
+
+
 def test_memory_worker_reports_a_peak():
     args = benchmark_peers.parse_args(TINY)
     peak = benchmark_peers.run_memory_worker('sam_lora', 'bf16', args)

@@ -57,6 +57,18 @@ def test_a_failing_benchmark_does_not_stop_the_other(tmp_path):
         'peers_1024px_batch4.md', 'peft_1024px_batch4.md']
 
 
+def test_tables_of_an_earlier_run_are_never_overwritten(tmp_path):
+    out = tmp_path / 'tables'
+    out.mkdir()
+    earlier = out / 'peft_1024px_batch4.md'
+    earlier.write_text('| an earlier H200 table |\n')
+    proc = _run('--device', 'cpu', '--arch', 'tiny', out_env=str(out))
+    assert proc.returncode == 2
+    assert f'{earlier} already exists' in proc.stderr
+    assert earlier.read_text() == '| an earlier H200 table |\n'
+    assert sorted(p.name for p in out.iterdir()) == [earlier.name]
+
+
 def _table(text, title):
     """Header and rows (lists of cells) of the markdown table in ``text``
     whose first column is ``title``."""

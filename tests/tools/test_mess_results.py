@@ -165,3 +165,12 @@ def test_runs_on_another_task_are_skipped(tmp_path, monkeypatch, capsys,
     assert '| all | **mean of 1** | 60.00 | 40.00 |' in printed.out
     assert 'FloodNet |' not in printed.out
     assert f'skipped {other}' in printed.err and reason in printed.err
+
+
+def test_an_existing_out_file_is_refused(tmp_path, monkeypatch):
+    done = _run_dir(tmp_path, 'cryonuseg', (60.0, 40.0))
+    notes = tmp_path / 'table.md'
+    notes.write_text('my notes\n')
+    with pytest.raises(SystemExit, match=f'{notes} already exists'):
+        _main(monkeypatch, done, '--out', str(notes))
+    assert notes.read_text() == 'my notes\n'

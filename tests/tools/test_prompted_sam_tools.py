@@ -6,6 +6,7 @@ import os.path as osp
 import runpy
 import sys
 
+import mmcv
 import numpy as np
 import pytest
 import torch
@@ -170,7 +171,6 @@ def test_hybrid_reports_semantic_and_both_peft_states(tmp_path, shapes_root,
 
 def test_demo_draws_masks(tmp_path, monkeypatch, tiny_sam_ckpt, shapes_root,
                           capsys):
-    import mmcv
     sam_ckpt = tiny_sam_ckpt[0]
     _, config = prompted_config(
         'configs/prompted_sam/sam_vitb_oracle_point_cryonuseg.py',
@@ -187,6 +187,20 @@ def test_demo_draws_masks(tmp_path, monkeypatch, tiny_sam_ckpt, shapes_root,
     drawn, original = mmcv.imread(out), mmcv.imread(image)
     assert drawn.shape == original.shape
     assert (drawn != original).any(axis=2).mean() > 0.01
+
+
+def test_demo_never_draws_over_an_existing_file(tmp_path, monkeypatch):
+    """Checked before the model loads (no config is read here)."""
+    image = tmp_path / 'field.png'
+    mmcv.imwrite(np.zeros((8, 8, 3), np.uint8), str(image))
+    before = image.read_bytes()
+    monkeypatch.setattr(sys, 'argv', [
+        'prompt_demo.py', str(image), 'no_config.py', 'no_sam.pth',
+        '--points', '2,3', '--out', str(image)])
+    with pytest.raises(SystemExit, match=f'{image} already exists'):
+        runpy.run_path(osp.join(REPO, 'demo/prompt_demo.py'),
+                       run_name='__main__')
+    assert image.read_bytes() == before
 
 
 def _prompt_tables(tmp_path, monkeypatch, capsys, runs):

@@ -11,7 +11,7 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from helpers import load_tool, run_tool, tiny_config
+from helpers import gate_record, load_tool, run_tool, tiny_config
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmseg.registry import MODELS
@@ -51,7 +51,7 @@ def test_tta_with_gates_show_dir_and_out(tmp_path, mopeft_run):
         str(work)
     ])
     names = ['0000', '0001', '0002']  # generate_shapes' names
-    with np.load(work / 'gates.npz') as data:
+    with np.load(gate_record(work)) as data:
         paths = [osp.basename(p) for p in data['img_paths']]
         gates = {k: data[k] for k in data.files if k != 'img_paths'}
     assert paths == [n + '.png' for n in names]
@@ -59,7 +59,7 @@ def test_tta_with_gates_show_dir_and_out(tmp_path, mopeft_run):
     for values in gates.values():
         assert values.shape == (3, 4)  # images x blocks (tiny arch)
         assert ((values > 0) & (values < 1)).all()
-    saved = json.load(open(work / 'gates.json'))
+    saved = json.load(open(gate_record(work, 'json')))
     assert [row['views'] for row in saved['images']] == [2, 2, 2]  # flips
     drawn = sorted(p.name for p in show.rglob('*.png'))
     assert len(drawn) == 3 and all(
@@ -133,8 +133,8 @@ def test_gates_of_two_processes_are_one_row_per_image(tmp_path,
               '--record-gates', '--work-dir', str(tmp_path / 'two')],
              timeout=600,
              extra_env=dict(PYTHON=sys.executable, PORT=_free_port()))
-    with np.load(tmp_path / 'one' / 'gates.npz') as one, \
-            np.load(tmp_path / 'two' / 'gates.npz') as two:
+    with np.load(gate_record(tmp_path / 'one')) as one, \
+            np.load(gate_record(tmp_path / 'two')) as two:
         assert [osp.basename(p) for p in two['img_paths']] == [
             '0000.png', '0001.png', '0002.png'
         ]
@@ -143,5 +143,5 @@ def test_gates_of_two_processes_are_one_row_per_image(tmp_path,
             if key != 'img_paths':
                 assert two[key].shape == (3, 4)
                 np.testing.assert_allclose(two[key], one[key], atol=1e-6)
-    rows = json.load(open(tmp_path / 'two' / 'gates.json'))['images']
+    rows = json.load(open(gate_record(tmp_path / 'two', 'json')))['images']
     assert len(rows) == 3

@@ -119,7 +119,7 @@ def parse_args(argv=None):
         help='print where the training step of these rows spends its time, in '
         'each --dtype')
     parser.add_argument(
-        '--json', help='also write the raw figures to this JSON file')
+        '--json', help='also write the raw figures to this (new) JSON file')
     parser.add_argument(
         '--peers-python',
         help='a Python with transformers and peft for the hf_* rows '
@@ -554,6 +554,9 @@ def main(argv=None):
     if args.worker:
         worker(args)
         return
+    if args.json:  # workers may run where mmseg_mopeft is not installed
+        from mmseg_mopeft.utils.new_files import refuse_existing
+        refuse_existing(args.json, option='--json')
     # every ratio needs the reference
     args.rows = list(dict.fromkeys([REFERENCE, *args.rows]))
     results = {}

@@ -5,10 +5,11 @@ and adapters are "called" at inference. A method counts as called in a block
 for an image when its gate exceeds ``--threshold`` (default 0.5: it then
 contributes more than half of its ungated strength). Writes
 ``gate_usage.png`` (share of (image, block) pairs above the threshold per
-method), ``gate_heatmap.png`` (mean gate per method and block) and prints
+method), ``gate_heatmap.png`` (mean gate per method and block), beside the
+gates file or into ``--out-dir`` (never over existing figures), and prints
 both as tables.
 
-    python tools/analysis_tools/gate_usage.py work_dirs/x/gates.npz
+    python tools/analysis_tools/gate_usage.py work_dirs/x/<timestamp>/gates.npz
 """
 import argparse
 import os
@@ -19,6 +20,8 @@ import numpy as np
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
+
+from mmseg_mopeft.utils.new_files import refuse_existing  # noqa: E402
 
 
 def parse_args():
@@ -50,6 +53,9 @@ def main():
     if not gates:
         raise SystemExit(f'{args.gates} holds no gate values')
     out_dir = args.out_dir or osp.dirname(osp.abspath(args.gates))
+    refuse_existing(*(osp.join(out_dir, name)
+                      for name in ('gate_usage.png', 'gate_heatmap.png')),
+                    option='--out-dir')
     os.makedirs(out_dir, exist_ok=True)
     methods = sorted(gates)
     shares = usage(gates, args.threshold)

@@ -23,6 +23,7 @@
 # Python has transformers and peft). --out and --wheels are relative to the
 # calling directory; the default --out is $OUT if set (the device machine's
 # folder that comes back), else work_dirs/gpu_benchmarks in the repository.
+# Tables already there stop the run before it starts (never overwritten).
 # A failing benchmark does not stop the other one; the exit status is then 1.
 set -euo pipefail
 CALLER=$PWD
@@ -53,6 +54,14 @@ while [ $# -gt 0 ]; do
         --wheels) WHEELS=$(from_caller "$2"); shift 2 ;;
         *) echo "gpu_benchmarks.sh: unknown option $1" >&2; exit 2 ;;
     esac
+done
+TABLES=("$OUT/peers_${SIZE}px_batch${BATCH}.md" "$OUT/peft_${SIZE}px_batch${BATCH}.md")
+for table in "${TABLES[@]}"; do
+    if [ -e "$table" ]; then
+        echo "gpu_benchmarks.sh: $table already exists; it is not" \
+             "overwritten: give another --out or move it away" >&2
+        exit 2
+    fi
 done
 if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python; fi
@@ -100,11 +109,11 @@ FAILED=()
 "$PYTHON" tools/analysis_tools/benchmark_peers.py "${COMMON[@]}" \
     --dtype fp32 bf16 --mfu --peak-tflops "$PEAK_TFLOPS" \
     "${ROWS[@]}" "${PEERS[@]}" "${MEMORY[@]}" \
-    | tee "$OUT/peers_${SIZE}px_batch${BATCH}.md" || FAILED+=(benchmark_peers.py)
+    | tee "${TABLES[0]}" || FAILED+=(benchmark_peers.py)
 
 "$PYTHON" tools/analysis_tools/benchmark_peft.py "${COMMON[@]}" \
     --dtypes bf16 --mfu --peak-tflops "$PEAK_TFLOPS" \
-    | tee "$OUT/peft_${SIZE}px_batch${BATCH}.md" || FAILED+=(benchmark_peft.py)
+    | tee "${TABLES[1]}" || FAILED+=(benchmark_peft.py)
 
 echo "gpu_benchmarks.sh: tables in $OUT" >&2
 if [ ${#FAILED[@]} -gt 0 ]; then

@@ -30,6 +30,7 @@ from mmengine.config import Config
 
 from mmseg_mopeft.datasets.mess import DATASET_CLASSES, MESS_DATASETS
 from mmseg_mopeft.models.prompts import PROMPT_TYPES
+from mmseg_mopeft.utils.new_files import refuse_existing
 
 METRICS = ('mIoU', 'CoI-mIoU')
 
@@ -267,8 +268,11 @@ def prompt_tables(results: dict, metric: str = 'mIoU') -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('work_dirs', nargs='+')
-    parser.add_argument('--out', help='also write the table to this file')
+    parser.add_argument('--out',
+                        help='also write the table to this (new) file')
     args = parser.parse_args()
+    if args.out:
+        refuse_existing(args.out)
     results, skipped = read_runs(args.work_dirs)
     for _, reason in skipped:
         print(f'skipped {reason}', file=sys.stderr)

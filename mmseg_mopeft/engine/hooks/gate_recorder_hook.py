@@ -30,9 +30,11 @@ def find_backbone(model):
 class GateRecorderHook(Hook):
     """Record the MoPEFT gate values of every block for every test image.
 
-    Writes ``<work_dir>/<filename>.npz`` (one (images, blocks) array per
-    method, NaN where a block has no such method, plus ``img_paths``) and a
-    ``.json`` twin that also holds each image's number of ``views``;
+    Writes ``<filename>.npz`` (one (images, blocks) array per method, NaN
+    where a block has no such method, plus ``img_paths``) and a ``.json``
+    twin that also holds each image's number of ``views`` into the run's
+    log folder (``<work_dir>/<timestamp>/``, new for every run, so that
+    testing another checkpoint in the same work dir keeps the first record);
     ``tools/analysis_tools/gate_usage.py`` plots them. Off by default: add
     it to ``custom_hooks`` or pass ``tools/test.py --record-gates``.
 
@@ -110,7 +112,7 @@ class GateRecorderHook(Hook):
                 for block, value in row['gates'].get(name, {}).items():
                     values[r, block] = value
             arrays[name] = values
-        path = osp.join(runner.work_dir, self.filename)
+        path = osp.join(runner.log_dir, self.filename)
         np.savez(path + '.npz', img_paths=np.array(
             [row['img_path'] for row in rows]), **arrays)
         with open(path + '.json', 'w') as f:

@@ -2,7 +2,7 @@
 mean of its views' gates."""
 import numpy as np
 import pytest
-from helpers import tiny_config
+from helpers import gate_record, tiny_config
 from mmengine.runner import Runner
 from torch import nn
 
@@ -23,7 +23,7 @@ def test_tta_gates_are_the_mean_over_views(tmp_path, tiny_sam_ckpt):
     cfg.custom_hooks.append(dict(type='GateRecorderHook'))
     runner = Runner.from_cfg(cfg)
     runner.test()
-    with np.load(tmp_path / 'work' / 'gates.npz') as data:
+    with np.load(gate_record(tmp_path / 'work')) as data:
         recorded = {k: data[k] for k in data.files if k != 'img_paths'}
 
     # independently: every view through the segmentor, gates read directly
