@@ -83,6 +83,17 @@ def test_init_model_strict_takes_classes_from_the_config_without_meta(
     assert len(meta['palette']) == len(classes)
 
 
+def test_config_dataset_meta_of_a_concat_dataset_reads_no_files(tmp_path):
+    cfg = Config.fromfile(LORA)
+    inner = dict(cfg.train_dataloader.dataset,
+                 data_root=str(tmp_path / 'absent'))
+    cfg.train_dataloader.dataset = dict(type='ConcatDataset',
+                                        datasets=[inner, inner])
+    meta = config_dataset_meta(cfg)
+    expected = DATASETS.get(inner['type']).METAINFO
+    assert tuple(meta['classes']) == tuple(expected['classes'])
+
+
 def test_config_dataset_meta_of_a_wrapped_mmdet_dataset(tmp_path):
     cfg = Config.fromfile('configs/fair1m/lora_vitb_fair1m.py')
     init_default_scope(cfg.default_scope)

@@ -129,7 +129,7 @@ def test_scores_that_are_not_finite_fail_verification(tmp_path,
 
 def test_outputs_are_checked_before_loading(tmp_path, monkeypatch):
     tool = _tool()
-    monkeypatch.setattr(tool, 'load_for_export', pytest.fail)
+    monkeypatch.setattr(tool, 'load_trained', pytest.fail)
     for shape, out, error in (
         (('64', '64'), str(tmp_path / 'no' / 'm.onnx'), 'does not exist'),
         (('60', '64'), str(tmp_path / 'm.onnx'), 'multiples of 16'),

@@ -44,6 +44,11 @@ def test_every_copy_set_alike_passes(tmp_path):
                   'dict(seed=1))\nrandomness = dict(seed=1)'))
 
 
+def test_keys_a_config_does_not_hold_are_skipped():
+    _check(Config(dict(prompt_seed=1, model=dict(prompt_sampler=dict(seed=1)),
+                       randomness=dict(deterministic=False))))
+
+
 def test_every_shipped_config_passes_and_runs_the_hook():
     configs = glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                         recursive=True)

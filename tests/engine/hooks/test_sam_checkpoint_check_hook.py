@@ -82,6 +82,19 @@ def test_only_our_modules_init_cfg_counts():
     _check(cfg)
 
 
+def test_our_modules_inside_lists_count():
+    init = dict(type='Pretrained', checkpoint='official.pth')
+    mine = dict(init, checkpoint='mine.pth')
+    model = dict(
+        type='EncoderDecoder', backbone=dict(type='SAMViT', init_cfg=mine),
+        decode_head=dict(type='SAMMaskDecoderHead', init_cfg=mine),
+        auxiliary_head=[dict(type='SAMMaskDecoderHead', init_cfg=init)])
+    assert ('model.auxiliary_head[0].init_cfg.checkpoint',
+            'official.pth') in list(sam_files(model))
+    with pytest.raises(ValueError, match=r'auxiliary_head\[0\]'):
+        _check(Config(dict(sam_checkpoint='mine.pth', model=model)))
+
+
 def test_every_shipped_config_agrees_and_checks():
     """Each config loads the file its sam_checkpoint names, and runs the
     check (default_runtime's custom_hooks)."""

@@ -53,12 +53,15 @@ def test_test_labels_keep_the_image_size():
 
 
 @pytest.mark.parametrize('test_cfg', [dict(size=(64, 64)), None])
-def test_test_images_of_different_sizes_form_one_batch(test_cfg):
+@pytest.mark.parametrize('sizes', [((70, 50), (40, 90)),
+                                   ((40, 90), (70, 50))])
+def test_test_images_of_different_sizes_form_one_batch(test_cfg, sizes):
     """mmseg asserts one size per test batch; each image is padded as if
-    alone, then to the largest, the extra padding recorded for cropping."""
+    alone, then to the largest (in either dimension, whichever image it
+    is), the extra padding recorded for cropping."""
     pre = SAMDataPreProcessor(mean=[0] * 3, std=[1] * 3, test_cfg=test_cfg)
-    first, second = _data(70, 50), _data(40, 90)
-    alone = pre(_data(40, 90), training=False)
+    first, second = _data(*sizes[0]), _data(*sizes[1])
+    alone = pre(_data(*sizes[1]), training=False)
     out = pre(
         dict(inputs=first['inputs'] + second['inputs'],
              data_samples=first['data_samples'] + second['data_samples']),
@@ -70,8 +73,8 @@ def test_test_images_of_different_sizes_form_one_batch(test_cfg):
     assert (out['inputs'][1, :, ah:] == 0).all()
     assert (out['inputs'][1, :, :, aw:] == 0).all()
     metas = [s.metainfo for s in out['data_samples']]
-    assert metas[0]['img_padding_size'] == [0, 96 - 50, 0, 80 - 70]
-    assert metas[1]['img_padding_size'] == [0, 96 - 90, 0, 80 - 40]
+    for meta, (ih, iw) in zip(metas, sizes):
+        assert meta['img_padding_size'] == [0, w - iw, 0, h - ih]
     assert all(tuple(m['pad_shape']) == (h, w) for m in metas)
 
 
@@ -152,3 +155,9 @@ def test_training_inputs_larger_than_size_that_differ_are_a_clear_error():
     data = dict(inputs=small['inputs'] + other['inputs'],
                 data_samples=small['data_samples'] + other['data_samples'])
     assert pre(data, training=True)['inputs'].shape == (2, 3, 64, 64)
+    # a size of (h, w) = (64, 128) holds a 64x100 and a 64x128 input
+    wide = SAMDataPreProcessor(mean=[0] * 3, std=[1] * 3, size=(64, 128))
+    first, second = _data(64, 100), _data(64, 128)
+    data = dict(inputs=first['inputs'] + second['inputs'],
+                data_samples=first['data_samples'] + second['data_samples'])
+    assert wide(data, training=True)['inputs'].shape == (2, 3, 64, 128)

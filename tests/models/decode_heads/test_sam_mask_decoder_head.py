@@ -248,3 +248,21 @@ def test_a_label_that_is_no_class_is_a_clear_error():
     with pytest.raises(ValueError, match=r'label 255 is no class of the 3 '
                        r'and not decode_head.ignore_index=0'):
         head.loss(feats, [_sample(seg)], None)
+
+
+@pytest.mark.parametrize('maps', [
+    [[(slice(0, 8), 1), (slice(8, 16), 3)]],  # K: the no-object column
+    [[(slice(0, 8), 3)]],  # an image's only label
+    [[(slice(0, 8), 1)], [(slice(8, 16), 3)]],  # in a later image
+])
+def test_labels_from_num_classes_up_are_refused_in_any_image(maps):
+    """Label K would train as "no object" without a word."""
+    samples = []
+    for regions in maps:
+        seg = torch.full((16, 16), 255, dtype=torch.long)
+        for rows, label in regions:
+            seg[rows] = label
+        samples.append(_sample(seg))
+    with pytest.raises(ValueError, match='label 3 is no class of the 3'):
+        build_head(num_queries=3).loss(
+            (torch.randn(len(samples), 256, 4, 4), ), samples, None)

@@ -61,8 +61,13 @@ def reference_delta(module, x, windows):
     return torch.cat(rows, dim=-1).reshape(-1, 3 * dims), chosen
 
 
+@pytest.mark.parametrize('exporting', [False, True])
 @pytest.mark.parametrize('per_window', [True, False])
-def test_update_equals_independent_computation(per_window):
+def test_update_equals_independent_computation(per_window, exporting,
+                                               monkeypatch):
+    """Eager routing, and the exported graph's (every expert run, masked by
+    the choice: data-dependent shapes do not export)."""
+    monkeypatch.setattr(torch.compiler, 'is_exporting', lambda: exporting)
     module = conv_lora(per_window=per_window)
     x = torch.randn(2, 8, 8, 16)
     with torch.no_grad():

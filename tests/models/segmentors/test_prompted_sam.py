@@ -250,6 +250,9 @@ def test_clear_errors(tmp_path, tiny_sam_ckpt, plain):
     with pytest.raises(ValueError, match=r'trains 27 of its own weights in '
                        r'place \(patch_embed.proj.bias, blocks.0.norm1.bias'):
         build(path, peft=dict(bitfit=dict()), modes=['peft_off/noisy_box'])
+    with pytest.raises(ValueError, match='trains 27 of its own weights'):
+        build(path, peft=dict(bitfit=dict()),
+              modes=['peft_on/noisy_box', 'peft_off/noisy_box'])
     with pytest.raises(ValueError, match='trains 65 of its own weights'):
         build(path, peft=dict(lora=dict()), modes=['peft_off/noisy_box'],
               frozen=False)
