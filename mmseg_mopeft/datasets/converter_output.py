@@ -14,10 +14,17 @@ those listings trustworthy, every run goes through :class:`ConverterOutput`:
 * Files the converter did not write (not in its manifest nor in the journal
   of an interrupted run) are never deleted or mixed in: the run stops and
   names them, unless the caller passes ``overwrite=True``.
+* A file the manifest lists is the converter's only at the size listed:
+  one edited since is not its own any more.
 * Files of the converter's input folders are never deleted or replaced, not
-  even with ``overwrite=True``: an output folder inside (or equal to) an
-  input folder may hold nothing but the converter's own files, and an
-  input folder inside the folders it replaces is refused.
+  even with ``overwrite=True``: a file it did not write whose folder, or
+  whose real path (a link's target), lies in an input folder stops the run,
+  so an output folder inside (or equal to) an input folder may hold nothing
+  but the converter's own files; an input folder inside the folders it
+  replaces is refused, and so is a link to a folder among them (files would
+  be written and deleted through it, outside the output folder).
+* The staging folder is deleted only when its journal names this converter
+  (or it is empty); anything else there stops the run, named.
 """
 import hashlib
 import os
@@ -69,6 +76,12 @@ def _within(path: str, folder: str) -> bool:
     """Whether ``path`` is ``folder`` or lies below it (links resolved)."""
     path, folder = osp.realpath(path), osp.realpath(folder)
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _of_folder(path: str, folder: str) -> bool:
+    """Whether the entry ``path`` belongs to ``folder``: it lies there
+    (its parent resolved) or, being a link, leads there."""
+    return _within(osp.dirname(path), folder) or _within(path, folder)
 
 
 def run_with_progress(func: Callable, tasks: list, nproc: int = 1) -> list:
@@ -180,8 +193,8 @@ class ConverterOutput:
             return None
         if self.existing() != content['files']:
             return None
-        if osp.isdir(self.stage):  # left by a run killed after committing
-            shutil.rmtree(self.stage)
+        if osp.isdir(self.stage) and self._stage_is_ours():
+            shutil.rmtree(self.stage)  # left by a run killed after committing
         return content
 
     @property
@@ -196,28 +209,40 @@ class ConverterOutput:
         """Prepare a rebuild; returns the empty staging folder to write into
         (same relative paths as in ``root``). Stops, naming them, when files
         under ``subdirs`` or the manifest are not ours, unless
-        ``overwrite``; even then when ``root`` lies in an input folder."""
-        owned = set()
+        ``overwrite``; even then when they are files of an input folder,
+        when a folder there is a link, or when the staging folder is not
+        ours. Nothing is changed before these checks."""
+        self._refuse_linked_folders()
+        self._refuse_foreign_stage()
+        listed = {}
         try:
             content = self.manifest()
             if content is not None:
-                owned |= set(content['files'])
+                listed = content['files']
         except OutputFolderError:
             self._keep_inputs({osp.basename(self.manifest_path)})
             if not overwrite:
                 raise
-        if osp.isfile(self._journal):  # an interrupted rebuild: its files
-            journal = load(self._journal, file_format='json')
-            if journal.get('owner') == self.owner:
-                owned |= set(journal['files'])
-        existing = set(self.existing())
-        foreign = existing - owned
+        journal = self._read_journal() or dict(files=[])
+        existing = self.existing()
+        # a file the manifest lists is ours at its size only (a journal
+        # beside a manifest is one of a run killed before changing a file
+        # or after writing that manifest); a link is never a file we wrote
+        owned = {f for f in journal['files'] if f not in listed}
+        owned |= {f for f, size in listed.items() if existing.get(f) == size}
+        owned = {f for f in owned
+                 if not osp.islink(osp.join(self.root, f))}
+        foreign = set(existing) - owned
         self._keep_inputs(foreign)
         if foreign and not overwrite:
+            edited = foreign & set(listed)
+            changed = (f'; {len(edited)} of them ({_example(edited)}) were '
+                       f'written by it but have changed since (their size '
+                       f'differs from {self.manifest_path})' if edited else '')
             raise OutputFolderError(
                 f'{self.root} holds {len(foreign)} files this converter did '
-                f'not write: {_example(foreign)}; {self._advice}')
-        self._remove = existing if overwrite else existing & owned
+                f'not write: {_example(foreign)}{changed}; {self._advice}')
+        self._remove = set(existing) if overwrite else set(existing) & owned
         # what we own (and may delete) survives an interruption from now on
         if osp.isdir(self.stage):
             shutil.rmtree(self.stage)
@@ -229,16 +254,86 @@ class ConverterOutput:
 
     def _keep_inputs(self, foreign) -> None:
         """Stop when files this converter did not write (``foreign``,
-        relative to ``root``) lie in an input folder: they may be input."""
-        holding = [f for f in self.inputs if _within(self.root, f)]
-        if foreign and holding:
+        relative to ``root``) belong to an input folder (lie in it, or
+        lead into it as links): they are, or may be, input files."""
+        for folder in self.inputs:
+            held = [f for f in foreign
+                    if _of_folder(osp.join(self.root, f), folder)]
+            if held:
+                raise OutputFolderError(
+                    f'the output folder {self.root} holds {len(held)} files '
+                    f'this converter did not write that belong to its input '
+                    f'folder {folder} (they lie there, or are links into '
+                    f'it): {_example(held)}. They are input files of this '
+                    'run, so they are never removed or replaced, not even '
+                    'with overwrite (--overwrite): choose an output folder '
+                    'outside the input folder, or move them away')
+
+    def _refuse_linked_folders(self) -> None:
+        """Stop at a link to a folder under (or as one of) ``subdirs``:
+        files would be written, and with overwrite deleted, through it in
+        a folder outside ``root``, maybe an input folder."""
+        for link in self._linked_folders():
+            target = osp.realpath(link)
+            files = list(scandir(target, recursive=True)) \
+                if osp.isdir(target) else []
+            held = f'{len(files)} files ({_example(files, 3)})'
+            inputs = [f for f in self.inputs if _within(target, f)]
+            where = (f'in the input folder {inputs[0]}: its {held} are '
+                     'input files of this run' if inputs else
+                     f'outside the output folder {self.root}, holding {held}')
             raise OutputFolderError(
-                f'the output folder {self.root} is the input folder '
-                f'{holding[0]} or lies in it, and holds {len(foreign)} files '
-                f'this converter did not write: {_example(foreign)}. They '
-                'may be input files, so they are never removed or replaced, '
-                'not even with overwrite (--overwrite): choose an output '
-                'folder outside the input folder, or move them away')
+                f'{link} is a link to {target}, {where}. This converter '
+                'never writes or removes files through a link, not even '
+                'with overwrite (--overwrite): remove the link (not its '
+                'target) or choose another output folder')
+
+    def _linked_folders(self) -> list:
+        """Links (dangling ones too) among ``subdirs`` and below them."""
+        links = []
+        for sub in self.subdirs:
+            top = osp.join(self.root, sub)
+            if osp.islink(top):
+                links.append(top)
+                continue
+            for folder, dirs, _ in os.walk(top):
+                links += [osp.join(folder, d) for d in dirs
+                          if osp.islink(osp.join(folder, d))]
+        return links
+
+    def _read_journal(self) -> Optional[dict]:
+        """The staging folder's journal if it is a readable one of ours."""
+        try:
+            journal = load(self._journal, file_format='json')
+        except (OSError, ValueError):
+            return None
+        if isinstance(journal, dict) and journal.get('owner') == self.owner \
+                and isinstance(journal.get('files'), list):
+            return journal
+        return None
+
+    def _stage_is_ours(self) -> bool:
+        """Whether the staging folder may be deleted: a folder (not a
+        link) that is empty or whose journal names this converter."""
+        return not osp.islink(self.stage) and osp.isdir(self.stage) and (
+            not os.listdir(self.stage) or self._read_journal() is not None)
+
+    def _refuse_foreign_stage(self) -> None:
+        """Stop when ``stage`` exists but is not ours: someone else's files
+        there are never deleted, not even with overwrite."""
+        if not osp.lexists(self.stage) or self._stage_is_ours():
+            return
+        if osp.islink(self.stage) or not osp.isdir(self.stage):
+            what = 'is a link or a file, not a folder of this converter'
+        else:
+            found = [osp.relpath(osp.join(d, n), self.stage)
+                     for d, _, names in os.walk(self.stage) for n in names]
+            what = (f'holds {len(found)} files ({_example(found, 5)}) '
+                    f'but no journal naming this converter ({self.owner})')
+        raise OutputFolderError(
+            f'{self.stage}, where this converter stages its output, {what}: '
+            'it is not removed, not even with overwrite (--overwrite); '
+            'move it away or choose another output folder')
 
     def commit(self, files: Dict[str, int], manifest: dict) -> dict:
         """Replace the old output by the staged ``files`` (``{relative

@@ -1,9 +1,17 @@
 """ConverterOutput: staged writes, manifests naming every file, refusal of
 files the converter did not write."""
+import json
 import os
 import os.path as osp
+import shutil
+import sys
 
+import cv2
+import numpy as np
 import pytest
+from helpers import load_tool
+from mess_helpers import listing
+from PIL import Image
 
 from mmseg_mopeft.datasets.converter_output import (ConverterOutput,
                                                     OutputFolderError,
@@ -228,3 +236,186 @@ def test_own_files_in_an_input_folder_are_rebuilt(tmp_path):
     run({'img_dir/t/c.jpg': 'c'}, dict(v=2))
     assert {k: v for k, v in _tree(raw).items() if k != 'meta.json'} == {
         'images/a.jpg': 'input', 'img_dir/t/c.jpg': 'c'}
+
+
+# ----- files of the input, user edits and staging folders of others -----
+def _make_cwfid(root):
+    """A small CWFID raw folder (its authors' layout)."""
+    rng = np.random.default_rng(0)
+    colours = np.array([(0, 0, 0), (0, 255, 0), (255, 0, 0)], np.uint8)
+    for folder in ('images', 'annotations'):
+        os.makedirs(osp.join(root, folder))
+    for i in range(1, 4):
+        Image.fromarray(rng.integers(0, 255, (6, 8, 3), np.uint8)).save(
+            osp.join(root, 'images', f'{i:03d}_image.png'))
+        Image.fromarray(colours[rng.integers(0, 3, (6, 8))]).save(
+            osp.join(root, 'annotations', f'{i:03d}_annotation.png'))
+    with open(osp.join(root, 'train_test_split.yaml'), 'w') as f:
+        f.write('train: [1, 2]\ntest: [3]\n')
+
+
+def _make_fair1m(root):
+    """A FAIR-1M split folder: one image, its labelXml file."""
+    os.makedirs(osp.join(root, 'images'))
+    os.makedirs(osp.join(root, 'labelXml'))
+    cv2.imwrite(osp.join(root, 'images', 'p1.png'),
+                np.full((40, 60, 3), 99, np.uint8))
+    points = ''.join(f'<point>{x},{y}</point>'
+                     for x, y in ((5, 5), (20, 5), (20, 15), (5, 15), (5, 5)))
+    with open(osp.join(root, 'labelXml', 'p1.xml'), 'w') as f:
+        f.write('<annotation><size><width>60</width><height>40</height>'
+                '<depth>3</depth></size><objects><object><possibleresult>'
+                f'<name>Van</name></possibleresult><points>{points}'
+                '</points></object></objects></annotation>')
+
+
+def _stops(monkeypatch, script, *args):
+    """The message with which ``tools/dataset_converters/<script>`` stops
+    (run in-process), or what it raised instead (the original code's
+    NotADirectoryError after deleting input files)."""
+    tool = load_tool(f'tools/dataset_converters/{script}')
+    monkeypatch.setattr(sys, 'argv', [script, *args])
+    try:
+        tool.main()
+    except SystemExit as err:
+        return str(err)
+    except Exception as err:  # evidence for the assertions
+        return f'not a refusal: {err!r}'
+    return 'not a refusal: the run went through'
+
+
+@pytest.mark.parametrize('script', ['prepare_mess.py', 'fair1m_tiles.py'])
+def test_a_linked_output_folder_into_the_input_is_refused(
+        tmp_path, monkeypatch, script):
+    """``ln -s RAW/annotations OUT/ann_dir`` (``SRC/labelXml
+    OUT/labelXml``): the raw files behind the link are input files, kept
+    even with --overwrite, and the message names the folder and files."""
+    raw, out = str(tmp_path / 'raw'), str(tmp_path / 'out')
+    if script == 'prepare_mess.py':
+        _make_cwfid(raw)
+        linked, sub, name = 'annotations', 'ann_dir', '001_annotation.png'
+        args = ('cwfid', raw, '--out', out)
+    else:
+        _make_fair1m(raw)
+        linked, sub, name = 'labelXml', 'labelXml', 'p1.xml'
+        args = (raw, out, '--tile-size', '32', '--overlap', '8')
+    before = listing(raw)
+    os.makedirs(out)
+    os.symlink(osp.join(raw, linked), osp.join(out, sub))
+    for extra in (('--overwrite', ), ()):
+        message = _stops(monkeypatch, script, *args, *extra)
+        assert listing(raw) == before, message  # same names, same bytes
+        assert osp.join(out, sub) in message and raw in message, message
+        assert 'input files' in message and name in message, message
+    assert os.listdir(out) == [sub]
+
+
+@pytest.mark.parametrize('link', ['file', 'deeper folder', 'elsewhere'])
+def test_links_under_the_output_are_never_followed(tmp_path, link):
+    """A linked file or a linked folder below a data folder: nothing of
+    the input behind it is removed, and no folder outside the output."""
+    raw, root = str(tmp_path / 'raw'), str(tmp_path / 'out')
+    _write(raw, 'images/a.jpg', 'input')
+    target = osp.join(raw, 'images')
+    if link == 'file':
+        os.makedirs(osp.join(root, 'img_dir', 'test'))
+        os.symlink(osp.join(target, 'a.jpg'),
+                   osp.join(root, 'img_dir', 'test', 'a.jpg'))
+    else:
+        if link == 'elsewhere':
+            target = str(tmp_path / 'elsewhere')
+            _write(target, 'b.jpg', 'not ours either')
+        os.makedirs(osp.join(root, 'img_dir'))
+        os.symlink(target, osp.join(root, 'img_dir', 'test'))
+    before, behind = _tree(raw), _tree(target)
+    output = ConverterOutput(root, ('img_dir', 'ann_dir'), 'meta.json',
+                             OWNER, inputs=(raw, ))
+    with pytest.raises(OutputFolderError) as err:
+        _write(output.begin(overwrite=True), 'img_dir/test/a.jpg', 'out')
+        output.commit({'img_dir/test/a.jpg': 3}, {})
+    assert _tree(raw) == before and _tree(target) == behind
+    message = str(err.value)
+    assert 'img_dir/test' in message
+    if link == 'elsewhere':
+        assert target in message and 'link' in message
+    else:
+        assert raw in message and 'input files' in message
+    assert not osp.exists(osp.join(root, '.test_writer.tmp'))
+
+
+def test_an_edited_own_file_is_foreign(tmp_path):
+    """A file of the manifest whose size changed was edited: a rebuild
+    stops naming it instead of replacing it; overwrite replaces it."""
+    root = str(tmp_path / 'out')
+    _build(root, {'img_dir/t/a.jpg': 'ours', 'img_dir/t/b.jpg': 'b'}, {})
+    _write(root, 'img_dir/t/a.jpg', 'edited by the user')
+    with pytest.raises(OutputFolderError) as err:
+        _build(root, {'img_dir/t/a.jpg': 'rebuilt'}, dict(v=2))
+    assert _tree(root)['img_dir/t/a.jpg'] == 'edited by the user'
+    message = str(err.value)
+    assert 'img_dir/t/a.jpg' in message and 'changed since' in message
+    assert 'img_dir/t/b.jpg' not in message and '--overwrite' in message
+    output = _output(root)
+    stage = output.begin(overwrite=True)
+    output.commit({'img_dir/t/a.jpg': _write(stage, 'img_dir/t/a.jpg', 'n')},
+                  {})
+    assert _tree(root)['img_dir/t/a.jpg'] == 'n'
+
+
+def test_an_edited_output_label_stops_a_prepare_mess_rerun(
+        tmp_path, monkeypatch):
+    """``prepare_mess.py cwfid RAW --out OUT``, a label of OUT edited by
+    hand, the same command again: the edit is kept and named."""
+    raw, out = str(tmp_path / 'raw'), str(tmp_path / 'out')
+    _make_cwfid(raw)
+    args = ('cwfid', raw, '--out', out)
+    assert _stops(monkeypatch, 'prepare_mess.py', *args).startswith(
+        'not a refusal')  # the first run
+    labels = osp.join(out, 'ann_dir', 'test')
+    edited = osp.join(labels, os.listdir(labels)[0])
+    Image.fromarray(np.ones((6, 8), np.uint8)).save(edited, compress_level=0)
+    with open(edited, 'rb') as f:
+        mine = f.read()
+    message = _stops(monkeypatch, 'prepare_mess.py', *args)
+    with open(edited, 'rb') as f:
+        assert f.read() == mine, message
+    assert osp.relpath(edited, out) in message and 'changed' in message
+
+
+def test_a_staging_folder_of_someone_else_is_kept(tmp_path, monkeypatch):
+    """``OUT/.prepare_mess.tmp/`` that no run of the converter made: not
+    deleted, even with --overwrite; the message names it."""
+    raw, out = str(tmp_path / 'raw'), str(tmp_path / 'out')
+    _make_cwfid(raw)
+    stage = osp.join(out, '.prepare_mess.tmp')
+    _write(stage, 'notes.txt', 'not the converter\'s')
+    _write(stage, 'img_dir/test/mine.png', 'mine')
+    before = listing(out)
+    for extra in (('--overwrite', ), ()):
+        message = _stops(monkeypatch, 'prepare_mess.py', 'cwfid', raw,
+                         '--out', out, *extra)
+        assert listing(out) == before, message
+        assert stage in message and 'notes.txt' in message, message
+
+
+def test_a_staging_folder_is_ours_only_by_its_journal(tmp_path):
+    root = str(tmp_path / 'out')
+    stage = osp.join(root, '.test_writer.tmp')
+    _write(stage, 'journal.json', json.dumps(dict(
+        owner=dict(writer='test_writer', dataset='b'), files=[])))
+    _write(stage, 'img_dir/x/b.jpg', 'staged for dataset b')
+    before = _tree(root)
+    with pytest.raises(OutputFolderError, match='.test_writer.tmp'):
+        _output(root).begin(overwrite=True)
+    assert _tree(root) == before
+    # an output complete beside it is current, and the folder stays
+    other = str(tmp_path / 'other')
+    meta = _build(other, {'img_dir/x/a.jpg': 'a'}, {})
+    os.rename(stage, osp.join(other, '.test_writer.tmp'))
+    assert _output(other).current({}) == meta
+    assert osp.isdir(osp.join(other, '.test_writer.tmp'))
+    # an empty one (a run killed before its journal) is cleared
+    shutil.rmtree(osp.join(other, '.test_writer.tmp'))
+    os.makedirs(osp.join(other, '.test_writer.tmp'))
+    assert _build(other, {'img_dir/x/a.jpg': 'bb'}, dict(v=2))['v'] == 2
+    assert not osp.exists(osp.join(other, '.test_writer.tmp'))

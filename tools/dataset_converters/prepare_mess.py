@@ -11,9 +11,10 @@ for ``all``, RAW_DIR holds each dataset in the folder its archive unpacks to.
 Writes data/<key>/{img_dir,ann_dir}/{train,val,test} and data/<key>/meta.json.
 A re-run over an unchanged, complete output does nothing; anything else is
 rebuilt. An output folder holding files that no run for this dataset wrote
-is refused unless --overwrite is given; inside the raw folder (e.g. ``all
-data/`` for a key named like its raw folder) such files are raw files and
-are refused even then. A label value no correct copy of the dataset has
+(or that were edited since: their size differs from meta.json) is refused
+unless --overwrite is given; inside the raw folder (e.g. ``all data/`` for
+a key named like its raw folder) such files are raw files and are refused
+even then, as are links into the raw folder. A label value no correct copy of the dataset has
 stops the run, naming the file; values mapped to ignore are counted in
 meta.json (``label_values_ignored``) and, where they are no class, warned
 about.

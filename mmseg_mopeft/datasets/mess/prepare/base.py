@@ -18,9 +18,10 @@ file with its size and a digest of the raw folder's listing (names, sizes,
 modification times). A re-run is a no-op when the output matches
 ``meta.json`` exactly and the raw data, options and converter version are
 unchanged; otherwise the output is rebuilt from scratch. Files in ``<out>``
-that no run of this dataset wrote stop the run, unless ``overwrite``, and
-even then when ``<out>`` is the raw folder or lies in it (raw files are
-never removed); the output's own files are not part of the raw listing.
+that no run of this dataset wrote (or edited since) stop the run, unless
+``overwrite``, and even then when they are raw files (``<out>`` is the raw
+folder or lies in it, or they link into it: raw files are never removed);
+the output's own files are not part of the raw listing.
 
 Label values: a raw value the conversion sends to ignore (255) is recorded
 per split in ``meta.json`` (``label_values_ignored``: pixels, files, an

@@ -97,12 +97,17 @@ def test_rerun_after_raw_change_leaves_no_stale_files(tmp_path):
 
 
 def test_output_not_matching_meta_is_rebuilt(tmp_path):
+    """A file whose size differs from meta.json's may be a user's edit:
+    named and kept, then rebuilt with overwrite."""
     raw, out, cracks = raw_and_out(tmp_path)
     prepare(deepcrack(), raw, out)
     path = osp.join(out, 'ann_dir', 'test', 'te001.png')
     with open(path, 'r+b') as f:
-        f.truncate(20)  # e.g. a disk that filled up
-    prepare(deepcrack(), raw, out)
+        f.truncate(20)  # e.g. a disk that filled up, or an edit
+    with pytest.raises(OutputFolderError, match='ann_dir/test/te001.png'):
+        prepare(deepcrack(), raw, out)
+    assert osp.getsize(path) == 20
+    prepare(deepcrack(), raw, out, overwrite=True)
     np.testing.assert_array_equal(
         mmcv.imread(path, 'unchanged'), cracks['te001'].astype(np.uint8))
 
@@ -302,23 +307,25 @@ def test_read_ids_refuses_colours(tmp_path, mode):
         read_ids(path)
 
 
+@pytest.mark.parametrize('value', [2, -1])
 def test_labels_outside_the_dataset_classes_stop_before_completion(
-        tmp_path):
+        tmp_path, value):
     """A preparer writing a value its dataset class has no class for (here
-    2: DeepCrack has background and crack) never marks the output done."""
+    2: DeepCrack has background and crack; or a negative one, which would
+    wrap to the ignore value) never marks the output done."""
     raw, out, _ = raw_and_out(tmp_path)
 
-    class ThreeClasses(DeepCrack):
+    class OtherValue(DeepCrack):
 
         def read_label(self, path):
-            label = super().read_label(path)
-            label[0, 0] = 2
+            label = super().read_label(path).astype(np.int16)
+            label[0, 0] = value
             return label
 
     with pytest.raises(ValueError) as err:
-        prepare(ThreeClasses(), raw, out)
+        prepare(OtherValue(), raw, out)
     message = str(err.value)
     assert 'deepcrack: the converted label of' in message
-    assert 'holds [2], which are no class ids' in message
+    assert f'holds [{value}], which are no class ids' in message
     assert '(0..1, 255 ignore)' in message
     assert not osp.exists(osp.join(out, 'meta.json'))
