@@ -14,10 +14,10 @@ rebuilt. An output folder holding files that no run for this dataset wrote
 (or that were edited since: their size differs from meta.json) is refused
 unless --overwrite is given; inside the raw folder (e.g. ``all data/`` for
 a key named like its raw folder) such files are raw files and are refused
-even then, as are links into the raw folder. A label value no correct copy of the dataset has
-stops the run, naming the file; values mapped to ignore are counted in
-meta.json (``label_values_ignored``) and, where they are no class, warned
-about.
+even then, as are links into the raw folder. A label value no correct copy
+of the dataset has stops the run, naming the file; values mapped to ignore
+are counted in meta.json (``label_values_ignored``) and, where they are no
+class, warned about.
 """
 import argparse
 import os.path as osp
