@@ -19,6 +19,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 
 from mmseg_mopeft.utils.generated_files import generator_main  # noqa: E402
+from mmseg_mopeft.utils.generated_files import is_marker  # noqa: E402
+from mmseg_mopeft.utils.generated_files import mark  # noqa: E402
 
 TEMPLATE = """\
 {comment}_base_ = './decoder_ft_vitb_fair1m.py'
@@ -34,7 +36,8 @@ def _leading_comment(path: str) -> str:
     for line in open(path):
         if not line.startswith('#'):
             break
-        lines.append(line)
+        if not is_marker(line):
+            lines.append(line)
     return ''.join(lines)
 
 
@@ -67,7 +70,7 @@ def expected_files():
                      'find_unused_parameters = True\n')
         files[f'configs/fair1m/{method}_vitb_fair1m.py'] = TEMPLATE.format(
             comment=_leading_comment(path), items=items, extra=extra)
-    return files
+    return mark(__file__, files)
 
 
 if __name__ == '__main__':

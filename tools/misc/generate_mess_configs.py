@@ -19,6 +19,7 @@ sys.path.insert(0, REPO)
 from mmseg_mopeft.datasets.mess import mess_dataset_types  # noqa: E402
 from mmseg_mopeft.datasets.mess import registered_name  # noqa: E402
 from mmseg_mopeft.utils.generated_files import generator_main  # noqa: E402
+from mmseg_mopeft.utils.generated_files import mark  # noqa: E402
 
 METHODS = tuple(
     sorted(
@@ -81,7 +82,7 @@ def expected_files():
                 METHOD_CONFIG.format(
                     method=method, key=key, num_classes=num_classes,
                     peft=dataset_peft_options(pefts[method], num_classes))
-    return files
+    return mark(__file__, files)
 
 
 if __name__ == '__main__':

@@ -17,6 +17,7 @@ sys.path.insert(0, REPO)
 from mmseg_mopeft.datasets.mess import MESS_DATASETS  # noqa: E402
 from mmseg_mopeft.models.prompts import PROMPT_TYPES  # noqa: E402
 from mmseg_mopeft.utils.generated_files import generator_main  # noqa: E402
+from mmseg_mopeft.utils.generated_files import mark  # noqa: E402
 
 # methods whose tuning can be switched off (not BitFit: it trains SAM's own
 # biases in place)
@@ -52,7 +53,7 @@ def expected_files():
         for method in HYBRID_METHODS:
             files[f'configs/prompted_sam/hybrid/{method}_vitb_{key}.py'] = \
                 HYBRID_CONFIG.format(key=key, method=method)
-    return files
+    return mark(__file__, files)
 
 
 if __name__ == '__main__':
