@@ -102,3 +102,18 @@ def colour_pixels(paths, colours):
             if pixels:
                 found[str(colour)] = found.get(str(colour), 0) + pixels
     return found
+
+
+def make_cwfid(root: str) -> None:
+    """A small CWFID in its authors' layout (key = raw folder name)."""
+    rng = np.random.default_rng(0)
+    colours = np.array([(0, 0, 0), (0, 255, 0), (255, 0, 0)], np.uint8)
+    for folder in ('images', 'annotations'):
+        os.makedirs(osp.join(root, folder))
+    for i in range(1, 5):
+        Image.fromarray(rng.integers(0, 255, (6, 8, 3), np.uint8)).save(
+            osp.join(root, 'images', f'{i:03d}_image.png'))
+        Image.fromarray(colours[rng.integers(0, 3, (6, 8))]).save(
+            osp.join(root, 'annotations', f'{i:03d}_annotation.png'))
+    with open(osp.join(root, 'train_test_split.yaml'), 'w') as f:
+        f.write('train: [1, 2, 3]\ntest: [4]\n')

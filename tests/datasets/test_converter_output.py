@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from helpers import load_tool
-from mess_helpers import listing
+from mess_helpers import listing, make_cwfid
 from PIL import Image
 
 from mmseg_mopeft.datasets.converter_output import (ConverterOutput,
@@ -239,21 +239,6 @@ def test_own_files_in_an_input_folder_are_rebuilt(tmp_path):
 
 
 # ----- files of the input, user edits and staging folders of others -----
-def _make_cwfid(root):
-    """A small CWFID raw folder (its authors' layout)."""
-    rng = np.random.default_rng(0)
-    colours = np.array([(0, 0, 0), (0, 255, 0), (255, 0, 0)], np.uint8)
-    for folder in ('images', 'annotations'):
-        os.makedirs(osp.join(root, folder))
-    for i in range(1, 4):
-        Image.fromarray(rng.integers(0, 255, (6, 8, 3), np.uint8)).save(
-            osp.join(root, 'images', f'{i:03d}_image.png'))
-        Image.fromarray(colours[rng.integers(0, 3, (6, 8))]).save(
-            osp.join(root, 'annotations', f'{i:03d}_annotation.png'))
-    with open(osp.join(root, 'train_test_split.yaml'), 'w') as f:
-        f.write('train: [1, 2]\ntest: [3]\n')
-
-
 def _make_fair1m(root):
     """A FAIR-1M split folder: one image, its labelXml file."""
     os.makedirs(osp.join(root, 'images'))
@@ -292,7 +277,7 @@ def test_a_linked_output_folder_into_the_input_is_refused(
     even with --overwrite, and the message names the folder and files."""
     raw, out = str(tmp_path / 'raw'), str(tmp_path / 'out')
     if script == 'prepare_mess.py':
-        _make_cwfid(raw)
+        make_cwfid(raw)
         linked, sub, name = 'annotations', 'ann_dir', '001_annotation.png'
         args = ('cwfid', raw, '--out', out)
     else:
@@ -367,7 +352,7 @@ def test_an_edited_output_label_stops_a_prepare_mess_rerun(
     """``prepare_mess.py cwfid RAW --out OUT``, a label of OUT edited by
     hand, the same command again: the edit is kept and named."""
     raw, out = str(tmp_path / 'raw'), str(tmp_path / 'out')
-    _make_cwfid(raw)
+    make_cwfid(raw)
     args = ('cwfid', raw, '--out', out)
     assert _stops(monkeypatch, 'prepare_mess.py', *args).startswith(
         'not a refusal')  # the first run
@@ -386,7 +371,7 @@ def test_a_staging_folder_of_someone_else_is_kept(tmp_path, monkeypatch):
     """``OUT/.prepare_mess.tmp/`` that no run of the converter made: not
     deleted, even with --overwrite; the message names it."""
     raw, out = str(tmp_path / 'raw'), str(tmp_path / 'out')
-    _make_cwfid(raw)
+    make_cwfid(raw)
     stage = osp.join(out, '.prepare_mess.tmp')
     _write(stage, 'notes.txt', 'not the converter\'s')
     _write(stage, 'img_dir/test/mine.png', 'mine')

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 from helpers import load_tool
-from mess_helpers import listing, make_deepcrack
+from mess_helpers import listing, make_cwfid, make_deepcrack
 from PIL import Image
 
 
@@ -84,21 +84,6 @@ def test_test_only_is_refused_where_unsupported(tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match=r"\['cwfid'\] cannot be prepared "
                        '--test-only'):
         run(monkeypatch, 'cwfid', str(tmp_path), '--test-only')
-
-
-def make_cwfid(root):
-    """A small CWFID in its authors' layout (key = raw folder name)."""
-    rng = np.random.default_rng(0)
-    colours = np.array([(0, 0, 0), (0, 255, 0), (255, 0, 0)], np.uint8)
-    for folder in ('images', 'annotations'):
-        os.makedirs(osp.join(root, folder))
-    for i in range(1, 5):
-        Image.fromarray(rng.integers(0, 255, (6, 8, 3), np.uint8)).save(
-            osp.join(root, 'images', f'{i:03d}_image.png'))
-        Image.fromarray(colours[rng.integers(0, 3, (6, 8))]).save(
-            osp.join(root, 'annotations', f'{i:03d}_annotation.png'))
-    with open(osp.join(root, 'train_test_split.yaml'), 'w') as f:
-        f.write('train: [1, 2, 3]\ntest: [4]\n')
 
 
 def test_all_into_the_raw_root_keeps_raw_files_and_reruns_as_no_op(
