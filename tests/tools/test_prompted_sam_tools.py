@@ -97,7 +97,8 @@ def mean_iou(preds, gts, num_classes):
 def shapes_root(tmp_path_factory):
     return generate_shapes(
         str(tmp_path_factory.mktemp('data') / 'cryonuseg'),
-        splits=(('train', 1), ('val', 3)), size=64, num_classes=2)
+        splits=(('train', 1), ('val', 3), ('test', 3)), size=64,
+        num_classes=2)
 
 
 @pytest.mark.slow  # two processes' start-up: ~20 s alone on 2 cores
@@ -145,9 +146,9 @@ def test_hybrid_reports_semantic_and_both_peft_states(tmp_path, shapes_root,
                 param.normal_(0, 0.2)
     ckpt = str(tmp_path / 'fine_tuned.pth')
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
-    _, path = prompted_config(
+    _, path = prompted_config(  # MESS's split: mess_results.py reads it
         'configs/prompted_sam/hybrid/mopeft_vitb_cryonuseg.py', shapes_root,
-        str(tmp_path), sam_ckpt)
+        str(tmp_path), sam_ckpt, split='test')
     work, out = str(tmp_path / 'hybrid'), str(tmp_path / 'masks')
     run_tool([sys.executable, 'tools/test.py', path, ckpt,
               '--work-dir', work, '--out', out])
