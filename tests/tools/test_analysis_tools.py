@@ -5,10 +5,28 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from helpers import REPO, gate_record, load_tool, tiny_config
 from mmengine.runner import Runner
 
 from mmseg_mopeft.datasets import generate_shapes
+
+
+def assert_names_machine(stdout: str) -> None:
+    """A benchmark's output says what it ran on, once."""
+    lines = [line for line in stdout.splitlines()
+             if line.startswith('Machine: ')]
+    assert len(lines) == 1, stdout[:2000]
+    assert 'logical CPUs' in lines[0]
+    assert f'torch {torch.__version__}' in lines[0]
+
+
+def assert_ratio(printed: str, seconds: float, reference: float) -> None:
+    """A printed 2-decimal ratio fits the two printed 3-decimal times."""
+    low = (seconds - 5e-4) / (reference + 5e-4)
+    high = (seconds + 5e-4) / (reference - 5e-4) if reference > 5e-4 \
+        else float('inf')
+    assert low - 5e-3 <= float(printed) <= high + 5e-3, (printed, seconds)
 
 
 def test_gate_hook_writes_file_the_plot_tool_reads(tmp_path, tiny_sam_ckpt):
@@ -73,6 +91,7 @@ def test_benchmark_peft_prints_table():
                           text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_names_machine(proc.stdout)
     lines = [line for line in proc.stdout.splitlines()
              if line.startswith('|')]
     header = [c.strip() for c in lines[0].split('|')[1:-1]]
@@ -106,10 +125,8 @@ def test_benchmark_peft_prints_table():
     assert len(verdicts) == 1 and 'target <= 0.55x' in verdicts[0]
     printed = float(verdicts[0].split(': ')[1].split('x')[0])
     assert printed == float(cells['mopeft_last_half'][train_ratio])
-    step = float(rows['mopeft_last_half']['train step (s)'])
-    full_step = float(rows['full_ft']['train step (s)'])
-    assert ((step - 5e-4) / (full_step + 5e-4) - 5e-3 <= printed <=
-            (step + 5e-4) / (full_step - 5e-4) + 5e-3)
+    assert_ratio(printed, float(rows['mopeft_last_half']['train step (s)']),
+                 float(rows['full_ft']['train step (s)']))
     assert '|\n\nTargets (set for 1024 px; this run is at 64 px' \
         in proc.stdout
     assert 'mopeft_cp' not in proc.stdout  # its rows did not run
@@ -125,6 +142,7 @@ def test_benchmark_attention_times_both_training_paths():
                           text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_names_machine(proc.stdout)
     rows = [[cell.strip() for cell in line.split('|')[1:-1]]
             for line in proc.stdout.splitlines() if line.startswith('| ')]
     assert [r[:2] for r in rows[1:]] == [['fused, widened', 'fp32'],
@@ -137,8 +155,6 @@ def test_benchmark_attention_times_both_training_paths():
 
 
 def test_benchmark_attention_refuses_paths_that_disagree(monkeypatch):
-    pass
-
     from mmseg_mopeft.models.backbones.sam_vit import Attention
     tool = load_tool('tools/analysis_tools/benchmark_attention.py')
     blockwise = Attention._attend_blockwise
@@ -162,6 +178,7 @@ def test_benchmark_encoder_compares_with_segment_anything():
                           text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_names_machine(proc.stdout)
     rows = [line.split('|')[1:-1] for line in proc.stdout.splitlines()
             if line.startswith('| ')]
     assert [r[0].strip() for r in rows[1:]] == ['segment_anything',
@@ -169,3 +186,62 @@ def test_benchmark_encoder_compares_with_segment_anything():
     assert float(rows[2][2]) > 0
     diff = float(proc.stdout.split('outputs: ')[1])
     assert diff < 1e-4
+
+
+ONNX_BENCHMARK = 'tools/analysis_tools/benchmark_onnx.py'
+
+
+@pytest.mark.slow  # three dynamo exports, 10 s to a minute each
+def test_benchmark_onnx_times_pytorch_and_onnxruntime(tmp_path):
+    pytest.importorskip('onnxruntime')
+    proc = subprocess.run([
+        sys.executable, ONNX_BENCHMARK, '--arch', 'tiny', '--size', '64',
+        '--iters', '1', '--work-dir',
+        str(tmp_path)
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_names_machine(proc.stdout)
+    rows = [[cell.strip() for cell in line.split('|')[1:-1]]
+            for line in proc.stdout.splitlines() if line.startswith('| ')]
+    assert [r[0] for r in rows[1:]] == ['frozen SAM', 'LoRA (merged)',
+                                        'MoPEFT (gated)']
+    pt = {r[0]: float(r[2]) for r in rows[1:]}
+    rt = {r[0]: float(r[3]) for r in rows[1:]}
+    for row in rows[1:]:
+        name = row[0]
+        # each ratio from the printed seconds, within their 1 ms rounding
+        assert_ratio(row[4], rt[name], pt[name])
+        assert_ratio(row[5], pt[name], pt['frozen SAM'])
+        assert_ratio(row[6], rt[name], rt['frozen SAM'])
+        assert float(row[7]) < 1e-4  # onnxruntime computes PyTorch's scores
+    assert rows[1][5] == rows[1][6] == '1.00'
+    # tiny SAM: 4 blocks; LoRA folds into each qkv, MoPEFT's 3 gated methods
+    # per block stay
+    assert [r[1] for r in rows[1:]] == [
+        '0 folded, 0 kept', '4 folded, 0 kept', '0 folded, 12 kept'
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'decoder_ft_tiny_64.onnx', 'lora_tiny_64.onnx', 'mopeft_tiny_64.onnx'
+    ]
+
+
+def test_benchmark_onnx_refuses_an_existing_file_before_any_work(tmp_path):
+    mine = tmp_path / 'lora_tiny_64.onnx'
+    mine.write_bytes(b'not ours')
+    proc = subprocess.run([
+        sys.executable, ONNX_BENCHMARK, '--arch', 'tiny', '--size', '64',
+        '--work-dir',
+        str(tmp_path)
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode != 0
+    assert f'{mine} already exists' in proc.stderr
+    assert mine.read_bytes() == b'not ours'
+    assert [p.name for p in tmp_path.iterdir()] == [mine.name]

@@ -60,7 +60,11 @@ def test_smoke_tiny_ours_and_segment_anything(tmp_path):
         str(figures), '--profile', 'ours_lora'
     ])
     rows = _rows(proc.stdout)
-    results = json.loads(figures.read_text())['results']
+    figures = json.loads(figures.read_text())
+    results = figures['results']
+    # what it ran on: in the JSON and under the table's title
+    assert figures['machine'].startswith('Machine: ')
+    assert '\n' + figures['machine'] + '\n' in proc.stdout
     assert len(rows) == 6  # 3 rows (the reference added) x 2 precisions
     ref, samed = results['sam_full_ft/fp32'], results['sam_lora/fp32']
     ours, ours_bf16 = results['ours_lora/fp32'], results['ours_lora/bf16']

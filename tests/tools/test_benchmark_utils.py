@@ -1,6 +1,7 @@
 """FLOP counting and FLOP-utilisation arithmetic of the benchmarks (the GPU
 figures rely on them; checked here on CPU)."""
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -186,3 +187,58 @@ def test_round_robin_takes_turns_and_reports_medians():
     assert calls == ['a', 'b'] * 3
     assert set(medians) == {'a', 'b'} and all(
         t >= 0 for t in medians.values())
+
+
+ZEN5 = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 26
+model\t\t: 2
+model name\t: AMD EPYC
+flags\t\t: fpu sse avx2 avx512f avx512_bf16 avx512_vnni
+
+processor\t: 1
+model name\t: another name the description must not take
+"""
+SAPPHIRE_RAPIDS = """processor\t: 0
+cpu family\t: 6
+model\t\t: 143
+model name\t: Intel(R) Xeon(R) Platinum 8480+
+flags\t\t: avx2 avx512f avx512_bf16 amx_bf16 amx_tile amx_int8
+"""
+GRAVITON = """processor\t: 0
+BogoMIPS\t: 243.75
+Features\t: fp asimd bf16
+"""
+
+
+@pytest.mark.parametrize('cpuinfo, expected', [
+    (ZEN5, 'AMD EPYC (family 26, model 2), AVX-512, AVX512-BF16, no AMX'),
+    (SAPPHIRE_RAPIDS, 'Intel(R) Xeon(R) Platinum 8480+ (family 6, model '
+     '143), AVX-512, AVX512-BF16, AMX-BF16'),
+])
+def test_cpu_description_names_generation_and_matmul_features(
+        tmp_path, cpuinfo, expected):
+    path = tmp_path / 'cpuinfo'
+    path.write_text(cpuinfo)
+    assert benchmark_utils._cpu_description(str(path)) == \
+        f'{expected}, {os.cpu_count()} logical CPUs'
+
+
+@pytest.mark.parametrize('cpuinfo', [GRAVITON, None])
+def test_cpu_description_without_x86_fields_falls_back_to_platform(
+        tmp_path, monkeypatch, cpuinfo):
+    path = tmp_path / 'cpuinfo'
+    if cpuinfo is not None:
+        path.write_text(cpuinfo)
+    monkeypatch.setattr(benchmark_utils.platform, 'processor',
+                        lambda: 'aarch64')
+    assert benchmark_utils._cpu_description(str(path)) == \
+        f'aarch64, {os.cpu_count()} logical CPUs'
+
+
+def test_machine_line_names_cpu_torch_and_threads():
+    line = benchmark_utils.machine('cpu')
+    assert line.startswith(f'Machine: {benchmark_utils._cpu_description()}')
+    assert f'torch {torch.__version__}, {torch.get_num_threads()} threads' \
+        in line
+    assert 'CUDA' not in line

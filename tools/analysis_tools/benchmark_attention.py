@@ -21,7 +21,7 @@ from mmseg_mopeft.engine.optimizers import PRECISIONS, mixed_precision
 from mmseg_mopeft.models.backbones.sam_vit import ARCH_SETTINGS, Attention
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_utils import time_round_robin  # noqa: E402
+from benchmark_utils import machine, time_round_robin  # noqa: E402
 
 PATHS = {'fused, widened': '_attend_widened', 'blockwise': '_attend_blockwise'}
 
@@ -95,7 +95,8 @@ def main():
           f'({windows} x {heads} heads x {tokens} tokens x {width}), '
           f'{args.device}, forward and backward, median of {args.iters} '
           f'rounds after {args.warmup} warm-up; largest difference of the '
-          f'paths in fp32: {diff:.1e}\n')
+          f'paths in fp32: {diff:.1e}')
+    print(machine(args.device) + '\n')
     print('| path | precision | seconds | x fused, widened |')
     print('|---|---|---:|---:|')
     for (path, dtype), s in seconds.items():

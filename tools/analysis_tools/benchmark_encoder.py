@@ -9,13 +9,18 @@ skip window padding buy over the reference implementation.
     python tools/analysis_tools/benchmark_encoder.py --size 1024
 """
 import argparse
+import os.path as osp
 import statistics
+import sys
 import time
 
 import torch
 
 from mmseg_mopeft.models import SAMViT
 from mmseg_mopeft.testing import build_reference_sam
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from benchmark_utils import machine  # noqa: E402
 
 
 def parse_args():
@@ -55,7 +60,8 @@ def main():
     ref_s = statistics.median(times['segment_anything'])
     ours_s = statistics.median(times['mmseg_mopeft'])
     print(f'SAM {args.arch}, {args.size}x{args.size}, batch '
-          f'{args.batch_size}, {args.device}, median of {args.iters}\n')
+          f'{args.batch_size}, {args.device}, median of {args.iters}')
+    print(machine(args.device) + '\n')
     print('| encoder | forward (s) | x segment_anything |')
     print('|---|---:|---:|')
     print(f'| segment_anything | {ref_s:.3f} | 1.00 |')

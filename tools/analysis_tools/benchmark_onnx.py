@@ -38,8 +38,9 @@ def parse_args():
     parser.add_argument('--size', type=int, default=1024)
     parser.add_argument('--arch', default='vit-b')
     parser.add_argument('--iters', type=int, default=3)
-    parser.add_argument('--work-dir', help='where the ONNX files go '
-                        '(default: a temporary folder, removed after)')
+    parser.add_argument('--work-dir', help='where the ONNX files go, kept '
+                        '(new names only; default: a temporary folder, '
+                        'removed after)')
     return parser.parse_args()
 
 
@@ -69,13 +70,25 @@ def build(method: str, args):
     return model, report
 
 
+def onnx_name(method: str, args) -> str:
+    return f'{method}_{args.arch}_{args.size}.onnx'
+
+
 def main():
     args = parse_args()
+    if args.work_dir:  # export refuses these too, but only once it runs
+        from mmseg_mopeft.utils.new_files import refuse_existing
+        if not osp.isdir(args.work_dir):
+            raise SystemExit(f'--work-dir {args.work_dir} is not a folder')
+        refuse_existing(
+            *(osp.join(args.work_dir, onnx_name(m, args))
+              for m in METHODS.values()),
+            option='--work-dir')
     import numpy as np
     import onnxruntime as ort
     import torch
     sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-    from benchmark_utils import time_round_robin
+    from benchmark_utils import machine, time_round_robin
     exporter = _module(
         osp.join(REPO, 'tools', 'deployment', 'pytorch2onnx.py'),
         'pytorch2onnx')
@@ -91,7 +104,7 @@ def main():
             model, report = build(method, args)
             notes[label] = (f'{len(report.folded)} folded, '
                             f'{len(report.kept)} kept')
-            path = osp.join(work, f'{method}_{args.arch}_{args.size}.onnx')
+            path = osp.join(work, onnx_name(method, args))
             wrapper = exporter.export(model, shape, path)
             session = ort.InferenceSession(
                 path, providers=['CPUExecutionProvider'])
@@ -117,6 +130,7 @@ def main():
         f'({torch.get_num_threads()} PyTorch threads; onnxruntime '
         f'{ort.__version__} defaults; torch {torch.__version__}), median of '
         f'{args.iters} rounds after 1 warm-up, round-robin in one process.',
+        machine('cpu'),
         '',
         '| model | PEFT | PyTorch (s) | onnxruntime (s) | onnxruntime / '
         'PyTorch | x frozen SAM, PyTorch | x frozen SAM, onnxruntime | max '

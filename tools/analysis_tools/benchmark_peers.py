@@ -454,21 +454,18 @@ def _ratio(value, reference) -> str:
 
 
 def table(results: dict, args) -> str:
-    import torch
     mfu = args.mfu
-    cpu = (f', CPU capability {torch.backends.cpu.get_cpu_capability()}, '
-           f'{torch.get_num_threads()} threads'
-           if args.device == 'cpu' else '')
     peers_iters = (f', {args.peers_iters} round'
                    f"{'s' if args.peers_iters > 1 else ''}"
                    if args.peers_iters else '')
     lines = [
         f'SAM {args.arch} encoder, {args.size}x{args.size}, batch '
-        f'{args.batch_size}, {args.device}{cpu}, median of {args.iters} '
+        f'{args.batch_size}, {args.device}, median of {args.iters} '
         f'rounds after {args.warmup} warm-up; rows timed round-robin in one '
         f'process (transformers rows in their own{peers_iters}). Ratios: to '
         f'segment_anything in the same precision; "x fp32": the row in '
-        f'bf16 over the row in fp32.', ''
+        f'bf16 over the row in fp32.',
+        bench.machine(args.device), ''
     ]
     head = ('| encoder | trains | precision | trainable params | train step '
             '(s) | img/s | x SA full FT | x SAMed LoRA | x fp32 | inference '
@@ -605,7 +602,13 @@ def main(argv=None):
     print(table(results, args))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(args=vars(args), results=results), f, indent=1)
+            json.dump(
+                dict(
+                    args=vars(args),
+                    machine=bench.machine(args.device),
+                    results=results),
+                f,
+                indent=1)
 
 
 if __name__ == '__main__':

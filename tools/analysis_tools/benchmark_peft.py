@@ -266,6 +266,7 @@ def table(results, args) -> str:
         f'warm-up, methods timed round-robin in one process. x full: to '
         f'{reference}. % of full: share of all parameters (full '
         f'fine-tuning).',
+        bench.machine(args.device),
         '',
         '| method | trainable params | % of full | of which encoder | % of '
         'full | train step (s) | img/s | x full | inference (s) | img/s | '

@@ -4,6 +4,8 @@ Depends on torch only, so it also runs in the separate environment of the
 Hugging Face rows (``benchmark_peers.py``).
 """
 import ctypes
+import os
+import platform
 import resource
 import statistics
 import time
@@ -14,6 +16,48 @@ M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 # NVIDIA's H200 datasheet gives 1,979 bf16 tensor TFLOPS with 2:4 sparsity;
 # dense matmuls get half of that.
 H200_BF16_DENSE_TFLOPS = 989.5
+
+
+def _cpu_description(cpuinfo: str = '/proc/cpuinfo') -> str:
+    """The CPU's name and generation (x86 family and model) and the ISA
+    features that decide fp32 and bf16 matmul speed. Two machines with the
+    same name can differ by 2x in our timings, so tables say which ran."""
+    fields = {}
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                key, _, value = line.partition(':')
+                fields.setdefault(key.strip(), value.strip())
+                if not line.strip():  # the first processor is enough
+                    break
+    except OSError:
+        pass
+    name = fields.get('model name') or platform.processor() or 'unknown CPU'
+    if 'cpu family' in fields:
+        name += f" (family {fields['cpu family']}, model {fields['model']})"
+    flags = set(fields.get('flags', '').split())
+    if flags:
+        features = [label for flag, label in (('avx512f', 'AVX-512'),
+                                              ('avx512_bf16', 'AVX512-BF16'),
+                                              ('amx_bf16', 'AMX-BF16'))
+                    if flag in flags]
+        name += ', ' + (', '.join(features) or 'no AVX-512')
+        if 'amx_bf16' not in flags:
+            name += ', no AMX'
+    return f'{name}, {os.cpu_count()} logical CPUs'
+
+
+def machine(device: str) -> str:
+    """One line naming what a benchmark ran on: the device, the CPU, torch
+    and its thread count; on CUDA the GPU and CUDA's version too."""
+    import torch
+    line = (f'Machine: {_cpu_description()}; torch {torch.__version__}, '
+            f'{torch.get_num_threads()} threads, CPU capability '
+            f'{torch.backends.cpu.get_cpu_capability()}')
+    if str(device).startswith('cuda'):
+        line += (f'; {torch.cuda.get_device_name(device)}, CUDA '
+                 f'{torch.version.cuda}')
+    return line + '.'
 
 
 def sync(device: str) -> None:
