@@ -2,9 +2,9 @@
 
 On CPUs PyTorch runs an fp32 ``F.linear`` on MKL's sgemm. oneDNN's matmul,
 which PyTorch ships for its compiler (``mkldnn::_linear_pointwise``), ran
-ViT-B's token-by-channel products 1.2x to 1.6x as fast on this project's
-CPU (200 to 220 GFLOP/s against 120 to 180), and the products of the input
-gradient 1.3x. ``OneDNNLinear`` is an ``nn.Linear`` that takes that path
+ViT-B's token-by-channel products 1.2x to 2.0x as fast on this project's
+two CPUs (README, Efficiency), and the products of the input gradient 1.3x
+on the first. ``OneDNNLinear`` is an ``nn.Linear`` that takes that path
 for fp32 CPU tensors and ``F.linear`` for everything else: GPUs, bf16 and
 autocast (where PyTorch already uses oneDNN), tracing, compiling and export
 (which need aten ops), and builds without oneDNN.
