@@ -6,19 +6,26 @@ import sys
 import numpy as np
 import pytest
 import torch
-from helpers import REPO, gate_record, load_tool, tiny_config
+from helpers import REPO, gate_record, load_tool, run_tool, tiny_config
 from mmengine.runner import Runner
 
 from mmseg_mopeft.datasets import generate_shapes
 
 
-def assert_names_machine(stdout: str) -> None:
-    """A benchmark's output says what it ran on, once."""
-    lines = [line for line in stdout.splitlines()
-             if line.startswith('Machine: ')]
-    assert len(lines) == 1, stdout[:2000]
-    assert 'logical CPUs' in lines[0]
-    assert f'torch {torch.__version__}' in lines[0]
+def run_benchmark(script: str, *args: str, timeout: int = 300):
+    """Run ``tools/analysis_tools/<script>`` on CPU; returns its output and
+    its table rows (header first) as lists of cells. Every benchmark says
+    what it ran on, once."""
+    proc = run_tool([sys.executable, f'tools/analysis_tools/{script}', *args],
+                    timeout=timeout)
+    machine = [line for line in proc.stdout.splitlines()
+               if line.startswith('Machine: ')]
+    assert len(machine) == 1, proc.stdout[:2000]
+    assert 'logical CPUs' in machine[0]
+    assert f'torch {torch.__version__}' in machine[0]
+    rows = [[cell.strip() for cell in line.split('|')[1:-1]]
+            for line in proc.stdout.splitlines() if line.startswith('| ')]
+    return proc.stdout, rows
 
 
 def assert_ratio(printed: str, seconds: float, reference: float) -> None:
@@ -81,26 +88,13 @@ def test_gate_hook_writes_file_the_plot_tool_reads(tmp_path, tiny_sam_ckpt):
 @pytest.mark.slow
 def test_benchmark_peft_prints_table():
     """Smoke test of the efficiency benchmark on the tiny arch."""
-    proc = subprocess.run([
-        sys.executable, 'tools/analysis_tools/benchmark_peft.py', '--arch',
-        'tiny', '--size', '64', '--iters', '1', '--methods', 'backprop_floor',
-        'lora', 'mopeft_last_half', '--dtypes', 'fp32', 'bf16'
-    ],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert_names_machine(proc.stdout)
-    lines = [line for line in proc.stdout.splitlines()
-             if line.startswith('|')]
-    header = [c.strip() for c in lines[0].split('|')[1:-1]]
+    stdout, table = run_benchmark(
+        'benchmark_peft.py', '--arch', 'tiny', '--size', '64', '--iters', '1',
+        '--methods', 'backprop_floor', 'lora', 'mopeft_last_half',
+        '--dtypes', 'fp32', 'bf16', timeout=600)
+    header = table[0]
     # 'x full' repeats, so ratios are read by position from `cells`
-    cells = {
-        row[0]: row
-        for row in ([c.strip() for c in line.split('|')[1:-1]]
-                    for line in lines[2:])
-    }
+    cells = {row[0]: row for row in table[1:]}
     rows = {name: dict(zip(header, row)) for name, row in cells.items()}
     assert set(rows) == {
         f'{m}{d}'
@@ -120,38 +114,28 @@ def test_benchmark_peft_prints_table():
     # the targets whose rows ran: the verdict quotes the row's own 'x full'
     # ratio, and that ratio fits the table's seconds, which are rounded to
     # 1 ms (at 64 px a step is a few tens of ms, so allow for the rounding)
-    verdicts = [line for line in proc.stdout.splitlines()
+    verdicts = [line for line in stdout.splitlines()
                 if line.startswith('- mopeft_last_half / full_ft, train_s')]
     assert len(verdicts) == 1 and 'target <= 0.55x' in verdicts[0]
     printed = float(verdicts[0].split(': ')[1].split('x')[0])
     assert printed == float(cells['mopeft_last_half'][train_ratio])
     assert_ratio(printed, float(rows['mopeft_last_half']['train step (s)']),
                  float(rows['full_ft']['train step (s)']))
-    assert '|\n\nTargets (set for 1024 px; this run is at 64 px' \
-        in proc.stdout
-    assert 'mopeft_cp' not in proc.stdout  # its rows did not run
+    assert '|\n\nTargets (set for 1024 px; this run is at 64 px' in stdout
+    assert 'mopeft_cp' not in stdout  # its rows did not run
 
 
 def test_benchmark_attention_times_both_training_paths():
-    proc = subprocess.run([
-        sys.executable, 'tools/analysis_tools/benchmark_attention.py',
-        '--arch', 'tiny', '--size', '64', '--iters', '1', '--warmup', '0'
-    ],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert_names_machine(proc.stdout)
-    rows = [[cell.strip() for cell in line.split('|')[1:-1]]
-            for line in proc.stdout.splitlines() if line.startswith('| ')]
+    stdout, rows = run_benchmark('benchmark_attention.py', '--arch', 'tiny',
+                                 '--size', '64', '--iters', '1', '--warmup',
+                                 '0')
     assert [r[:2] for r in rows[1:]] == [['fused, widened', 'fp32'],
                                          ['blockwise', 'fp32'],
                                          ['fused, widened', 'bf16'],
                                          ['blockwise', 'bf16']]
     assert all(float(r[2]) > 0 for r in rows[1:])
     assert rows[1][3] == rows[3][3] == '1.00'
-    assert float(proc.stdout.split('in fp32: ')[1].split()[0]) < 1e-4
+    assert float(stdout.split('in fp32: ')[1].split()[0]) < 1e-4
 
 
 def test_benchmark_attention_refuses_paths_that_disagree(monkeypatch):
@@ -169,44 +153,20 @@ def test_benchmark_attention_refuses_paths_that_disagree(monkeypatch):
 
 def test_benchmark_encoder_compares_with_segment_anything():
     # 96 px in 14-token windows: padded windows, the case most likely to drift
-    proc = subprocess.run([
-        sys.executable, 'tools/analysis_tools/benchmark_encoder.py', '--arch',
-        'tiny', '--size', '96', '--iters', '1'
-    ],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert_names_machine(proc.stdout)
-    rows = [line.split('|')[1:-1] for line in proc.stdout.splitlines()
-            if line.startswith('| ')]
-    assert [r[0].strip() for r in rows[1:]] == ['segment_anything',
-                                                'mmseg_mopeft']
+    stdout, rows = run_benchmark('benchmark_encoder.py', '--arch', 'tiny',
+                                 '--size', '96', '--iters', '1')
+    assert [r[0] for r in rows[1:]] == ['segment_anything', 'mmseg_mopeft']
     assert float(rows[2][2]) > 0
-    diff = float(proc.stdout.split('outputs: ')[1])
+    diff = float(stdout.split('outputs: ')[1])
     assert diff < 1e-4
-
-
-ONNX_BENCHMARK = 'tools/analysis_tools/benchmark_onnx.py'
 
 
 @pytest.mark.slow  # three dynamo exports, 10 s to a minute each
 def test_benchmark_onnx_times_pytorch_and_onnxruntime(tmp_path):
     pytest.importorskip('onnxruntime')
-    proc = subprocess.run([
-        sys.executable, ONNX_BENCHMARK, '--arch', 'tiny', '--size', '64',
-        '--iters', '1', '--work-dir',
-        str(tmp_path)
-    ],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert_names_machine(proc.stdout)
-    rows = [[cell.strip() for cell in line.split('|')[1:-1]]
-            for line in proc.stdout.splitlines() if line.startswith('| ')]
+    _, rows = run_benchmark('benchmark_onnx.py', '--arch', 'tiny', '--size',
+                            '64', '--iters', '1', '--work-dir', str(tmp_path),
+                            timeout=900)
     assert [r[0] for r in rows[1:]] == ['frozen SAM', 'LoRA (merged)',
                                         'MoPEFT (gated)']
     pt = {r[0]: float(r[2]) for r in rows[1:]}
@@ -233,8 +193,8 @@ def test_benchmark_onnx_refuses_an_existing_file_before_any_work(tmp_path):
     mine = tmp_path / 'lora_tiny_64.onnx'
     mine.write_bytes(b'not ours')
     proc = subprocess.run([
-        sys.executable, ONNX_BENCHMARK, '--arch', 'tiny', '--size', '64',
-        '--work-dir',
+        sys.executable, 'tools/analysis_tools/benchmark_onnx.py', '--arch',
+        'tiny', '--size', '64', '--work-dir',
         str(tmp_path)
     ],
                           cwd=REPO,
