@@ -242,3 +242,17 @@ def test_machine_line_names_cpu_torch_and_threads():
     assert f'torch {torch.__version__}, {torch.get_num_threads()} threads' \
         in line
     assert 'CUDA' not in line
+
+
+def test_machine_line_on_cuda_names_the_gpu(monkeypatch):
+    names = []
+
+    def device_name(device=None):
+        names.append(device)
+        return 'NVIDIA H200'
+
+    monkeypatch.setattr(torch.cuda, 'get_device_name', device_name)
+    monkeypatch.setattr(torch.version, 'cuda', '13.0')
+    line = benchmark_utils.machine('cuda:1')
+    assert line.endswith('; NVIDIA H200, CUDA 13.0.')
+    assert names == ['cuda:1']  # the benchmark's device, not the default
