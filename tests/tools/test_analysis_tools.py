@@ -189,7 +189,7 @@ def test_benchmark_onnx_times_pytorch_and_onnxruntime(tmp_path):
     ]
 
 
-def test_benchmark_onnx_refuses_an_existing_file_before_any_work(tmp_path):
+def test_benchmark_onnx_checks_work_dir_before_any_work(tmp_path):
     mine = tmp_path / 'lora_tiny_64.onnx'
     mine.write_bytes(b'not ours')
     proc = subprocess.run([
@@ -205,3 +205,16 @@ def test_benchmark_onnx_refuses_an_existing_file_before_any_work(tmp_path):
     assert f'{mine} already exists' in proc.stderr
     assert mine.read_bytes() == b'not ours'
     assert [p.name for p in tmp_path.iterdir()] == [mine.name]
+    missing = tmp_path / 'missing'
+    proc = subprocess.run([
+        sys.executable, 'tools/analysis_tools/benchmark_onnx.py', '--arch',
+        'tiny', '--size', '64', '--work-dir',
+        str(missing)
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode != 0
+    assert f'--work-dir {missing} is not a folder' in proc.stderr
+    assert not missing.exists()

@@ -34,7 +34,8 @@ def _cpu_description(cpuinfo: str = '/proc/cpuinfo') -> str:
         pass
     name = fields.get('model name') or platform.processor() or 'unknown CPU'
     if 'cpu family' in fields:
-        name += f" (family {fields['cpu family']}, model {fields['model']})"
+        name += (f" (family {fields['cpu family']}, model "
+                 f"{fields.get('model', '?')})")
     flags = set(fields.get('flags', '').split())
     if flags:
         features = [label for flag, label in (('avx512f', 'AVX-512'),
