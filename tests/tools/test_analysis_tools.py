@@ -189,32 +189,31 @@ def test_benchmark_onnx_times_pytorch_and_onnxruntime(tmp_path):
     ]
 
 
-def test_benchmark_onnx_checks_work_dir_before_any_work(tmp_path):
-    mine = tmp_path / 'lora_tiny_64.onnx'
-    mine.write_bytes(b'not ours')
+@pytest.mark.parametrize('user_file', [True, False])
+def test_benchmark_onnx_checks_work_dir_before_any_work(tmp_path, user_file):
+    """An ONNX name already taken (a user's file) or a missing folder stops
+    the run before any model is built or exported."""
+    if user_file:
+        work_dir = tmp_path
+        mine = tmp_path / 'lora_tiny_64.onnx'
+        mine.write_bytes(b'not ours')
+        expected = f'{mine} already exists'
+    else:
+        work_dir = tmp_path / 'missing'
+        expected = f'--work-dir {work_dir} is not a folder'
     proc = subprocess.run([
         sys.executable, 'tools/analysis_tools/benchmark_onnx.py', '--arch',
         'tiny', '--size', '64', '--work-dir',
-        str(tmp_path)
+        str(work_dir)
     ],
                           cwd=REPO,
                           capture_output=True,
                           text=True,
                           timeout=300)
     assert proc.returncode != 0
-    assert f'{mine} already exists' in proc.stderr
-    assert mine.read_bytes() == b'not ours'
-    assert [p.name for p in tmp_path.iterdir()] == [mine.name]
-    missing = tmp_path / 'missing'
-    proc = subprocess.run([
-        sys.executable, 'tools/analysis_tools/benchmark_onnx.py', '--arch',
-        'tiny', '--size', '64', '--work-dir',
-        str(missing)
-    ],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
-    assert proc.returncode != 0
-    assert f'--work-dir {missing} is not a folder' in proc.stderr
-    assert not missing.exists()
+    assert expected in proc.stderr
+    # nothing written: the user's file as it was, no folder made
+    assert [p.name for p in tmp_path.iterdir()] == (
+        ['lora_tiny_64.onnx'] if user_file else [])
+    if user_file:
+        assert mine.read_bytes() == b'not ours'
