@@ -1,6 +1,7 @@
 import os.path as osp
 import sys
 
+import ci_budget
 import pytest
 import torch
 
@@ -33,3 +34,4 @@ def shapes_root(tmp_path_factory):
 
 def pytest_configure(config):
     sys.path.insert(0, REPO)
+    config.pluginmanager.register(ci_budget)
