@@ -15,7 +15,7 @@ def test_fast():
 """
 
 
-def run(pytester, deadline=None, monkeypatch=None):
+def run(pytester, monkeypatch, deadline):
     if deadline is None:
         monkeypatch.delenv(ci_budget.ENV, raising=False)
     else:
@@ -27,7 +27,7 @@ def run(pytester, deadline=None, monkeypatch=None):
 
 
 def test_past_deadline_skips_slow_tests_only(pytester, monkeypatch):
-    result = run(pytester, time.time() - 1, monkeypatch)
+    result = run(pytester, monkeypatch, time.time() - 1)
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines([
         "*1 slow tests skipped for CI's time budget*test_slow*",
@@ -38,13 +38,13 @@ def test_past_deadline_skips_slow_tests_only(pytester, monkeypatch):
 @pytest.mark.parametrize('deadline', [None, 'future'])
 def test_without_or_before_deadline_all_run(pytester, monkeypatch, deadline):
     deadline = time.time() + 3600 if deadline else None
-    result = run(pytester, deadline, monkeypatch)
+    result = run(pytester, monkeypatch, deadline)
     result.assert_outcomes(passed=2)
     assert 'time budget' not in result.stdout.str()
 
 
 def test_malformed_deadline_is_a_usage_error(pytester, monkeypatch):
-    result = run(pytester, 'in ten minutes', monkeypatch)
+    result = run(pytester, monkeypatch, 'in ten minutes')
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         ["*MMSEG_MOPEFT_SLOW_DEADLINE='in ten minutes' is not a Unix time*"])
