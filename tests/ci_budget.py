@@ -37,7 +37,7 @@ def pytest_runtest_setup(item):
             and time.time() >= deadline):
         item.config.stash[_SKIPPED].append(item.nodeid)
         pytest.skip(f'CI time budget: no slow test starts after {ENV}; '
-                    'run `make test-slow` to run it')
+                    '`make test-slow` without it runs this test')
 
 
 def pytest_terminal_summary(terminalreporter, config):
