@@ -12,6 +12,7 @@ import time
 import pytest
 
 ENV = 'MMSEG_MOPEFT_SLOW_DEADLINE'
+_DEADLINE = pytest.StashKey[object]()
 _SKIPPED = pytest.StashKey[list]()
 
 
@@ -27,12 +28,13 @@ def _deadline():
 
 
 def pytest_configure(config):
+    # read once; a malformed value stops the run before any test
+    config.stash[_DEADLINE] = _deadline()
     config.stash[_SKIPPED] = []
-    _deadline()  # a malformed value stops the run before any test
 
 
 def pytest_runtest_setup(item):
-    deadline = _deadline()
+    deadline = item.config.stash[_DEADLINE]
     if (deadline is not None and item.get_closest_marker('slow')
             and time.time() >= deadline):
         item.config.stash[_SKIPPED].append(item.nodeid)
