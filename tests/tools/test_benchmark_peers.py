@@ -11,6 +11,8 @@ from helpers import REPO, run_tool
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
 import benchmark_peers  # noqa: E402
 
+from mmseg_mopeft.models.utils.onednn_linear import (  # noqa: E402
+    _LINEAR, ENV_VAR)
 from mmseg_mopeft.testing import build_reference_sam  # noqa: E402
 
 SCRIPT = 'tools/analysis_tools/benchmark_peers.py'
@@ -53,17 +55,21 @@ def _rows(stdout):
 
 def test_smoke_tiny_ours_and_segment_anything(tmp_path):
     figures = tmp_path / 'figures.json'
+    onednn = _LINEAR is not None  # the path to profile, where there is one
     proc = run_tool([
         sys.executable, SCRIPT, *TINY, '--rows', 'ours_lora', 'sam_lora',
         '--dtype', 'fp32', 'bf16', '--mfu', '--peak-tflops', '1e-6',
         '--no-memory', '--json',
         str(figures), '--profile', 'ours_lora'
-    ])
+    ], extra_env={ENV_VAR: 'onednn' if onednn else 'aten'})
     rows = _rows(proc.stdout)
     figures = json.loads(figures.read_text())
     results = figures['results']
     # what it ran on: in the JSON and under the table's title
     assert figures['machine'].startswith('Machine: ')
+    assert figures['machine'].endswith(
+        'our fp32 CPU linear layers on ' +
+        ('oneDNN.' if onednn else 'F.linear.'))
     assert '\n' + figures['machine'] + '\n' in proc.stdout
     assert len(rows) == 6  # 3 rows (the reference added) x 2 precisions
     ref, samed = results['sam_full_ft/fp32'], results['sam_lora/fp32']
@@ -96,8 +102,9 @@ def test_smoke_tiny_ours_and_segment_anything(tmp_path):
         'Training step profile of ours_lora (cpu, ')[1:]
     assert [p[:5] for p in profiles] == ['fp32)', 'bf16)']
     assert all('Self CPU time total' in p for p in profiles)
-    # our projections: oneDNN's in fp32, aten's under bf16 autocast
-    assert 'mkldnn::_linear_pointwise' in profiles[0]
+    # our projections: oneDNN's in fp32 (as set), aten's under bf16 autocast
+    assert ('mkldnn::_linear_pointwise' in profiles[0]) == onednn
+    assert ('aten::addmm' in profiles[0]) != onednn
     assert 'aten::addmm' in profiles[1]
 
 

@@ -236,11 +236,17 @@ def test_cpu_description_without_x86_fields_falls_back_to_platform(
         f'aarch64, {os.cpu_count()} logical CPUs'
 
 
-def test_machine_line_names_cpu_torch_and_threads():
+@pytest.mark.parametrize('backend,named', [('onednn', 'oneDNN'),
+                                           ('aten', 'F.linear')])
+def test_machine_line_names_cpu_torch_threads_and_linear_backend(
+        backend, named, monkeypatch):
+    from mmseg_mopeft.models.utils import onednn_linear
+    monkeypatch.setattr(onednn_linear, 'BACKEND', backend)
     line = benchmark_utils.machine('cpu')
     assert line.startswith(f'Machine: {benchmark_utils._cpu_description()}')
     assert f'torch {torch.__version__}, {torch.get_num_threads()} threads' \
         in line
+    assert line.endswith(f', our fp32 CPU linear layers on {named}.')
     assert 'CUDA' not in line
 
 

@@ -32,21 +32,23 @@ def test_equals_segment_anything(arch, img_size, window):
     assert (out - expected).abs().max() < 1e-4
 
 
-def test_projections_run_on_onednn_on_cpus():
+@pytest.mark.parametrize('backend', ['onednn', 'aten'])
+def test_projections_take_the_chosen_cpu_backend(backend, monkeypatch):
     """The blocks' q/k/v, output and MLP projections take oneDNN's fp32
-    path (``OneDNNLinear``): no aten ``addmm`` is left (the weights'
-    gradients stay on aten's ``mm``)."""
+    path (``OneDNNLinear``) where it is chosen: no aten ``addmm`` is left
+    (the weights' gradients stay on aten's ``mm``); else ``F.linear``."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from mmseg_mopeft.models.utils.onednn_linear import _LINEAR
-    if _LINEAR is None:
+    from mmseg_mopeft.models.utils import onednn_linear
+    if backend == 'onednn' and onednn_linear._LINEAR is None:
         pytest.skip('this torch build has no oneDNN linear op')
+    monkeypatch.setattr(onednn_linear, 'BACKEND', backend)
     model = SAMViT(arch='tiny', img_size=64, window_size=4)
     with FlopCounterMode(display=False) as counter:
         model(torch.randn(1, 3, 64, 64))[0].sum().backward()
     ops = {str(op) for op in counter.get_flop_counts()['Global']}
-    assert 'mkldnn._linear_pointwise' in ops
-    assert 'aten.addmm' not in ops, ops
+    assert ('mkldnn._linear_pointwise' in ops) == (backend == 'onednn'), ops
+    assert ('aten.addmm' in ops) == (backend == 'aten'), ops
 
 
 def test_blocks_get_contiguous_tokens():

@@ -1,16 +1,31 @@
 """OneDNNLinear: F.linear's values and gradients on oneDNN's path, F.linear
-wherever that path does not apply."""
+wherever that path does not apply or is not chosen for the CPU."""
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from mmseg_mopeft.models.utils import OneDNNLinear
-from mmseg_mopeft.models.utils.onednn_linear import (_LINEAR, onednn_linear,
+from mmseg_mopeft.models.utils import onednn_linear as module
+from mmseg_mopeft.models.utils.onednn_linear import (_LINEAR, ENV_VAR,
+                                                     choose_backend,
+                                                     cpu_vendor,
+                                                     onednn_linear,
                                                      uses_onednn)
 
-pytestmark = pytest.mark.skipif(
+needs_onednn = pytest.mark.skipif(
     _LINEAR is None, reason='this torch build has no oneDNN linear op')
+
+
+@pytest.fixture(autouse=True)
+def onednn_backend(monkeypatch):
+    """oneDNN's path, whichever this CPU would take by default."""
+    if _LINEAR is not None:
+        monkeypatch.setattr(module, 'BACKEND', 'onednn')
 
 
 def _ops(task):
@@ -27,6 +42,7 @@ def _operands(shape=(2, 5, 7, 24), out=40, bias=True, seed=0):
     return x, weight, torch.randn(out, generator=gen) if bias else None
 
 
+@needs_onednn
 @pytest.mark.parametrize('bias', [True, False])
 def test_forward_equals_f_linear_on_onednn(bias):
     x, weight, b = _operands(bias=bias)
@@ -39,6 +55,7 @@ def test_forward_equals_f_linear_on_onednn(bias):
     }
 
 
+@needs_onednn
 def test_strided_input():
     x, weight, b = _operands(shape=(6, 24))
     wide = torch.randn(6, 48)
@@ -50,6 +67,7 @@ def test_strided_input():
         onednn_linear(permuted, weight, b), F.linear(permuted, weight, b))
 
 
+@needs_onednn
 def test_mismatched_shapes_get_f_linear_error():
     x, weight, b = _operands(shape=(6, 24))
     assert uses_onednn(x, weight, b)
@@ -68,6 +86,7 @@ def test_mismatched_shapes_get_f_linear_error():
         onednn_linear(x, weight, b.double())
 
 
+@needs_onednn
 @pytest.mark.parametrize('grads', [(True, True, True), (True, False, False),
                                    (False, True, True), (False, True, False)])
 def test_gradients_equal_f_linear(grads):
@@ -92,6 +111,7 @@ def test_gradients_equal_f_linear(grads):
             torch.testing.assert_close(ours, ref)
 
 
+@needs_onednn
 def test_backward_of_input_runs_on_onednn():
     x, weight, b = _operands()
     x.requires_grad_()
@@ -103,6 +123,7 @@ def test_backward_of_input_runs_on_onednn():
     assert _ops(step) == {'mkldnn._linear_pointwise'}
 
 
+@needs_onednn
 def test_flop_counter_counts_two_per_multiply_add():
     x, weight, b = _operands()
     with FlopCounterMode(display=False) as counter:
@@ -116,6 +137,7 @@ def test_flop_counter_counts_two_per_multiply_add():
     assert counter.get_total_flops() == 3 * 2 * 70 * 24 * 40
 
 
+@needs_onednn
 def test_autocast_and_bf16_keep_f_linear():
     x, weight, b = _operands()
     with torch.autocast('cpu', dtype=torch.bfloat16):
@@ -145,3 +167,66 @@ def test_module_is_a_linear_with_its_state_dict():
     x = torch.randn(3, 24)
     torch.testing.assert_close(layer(x), F.linear(x, layer.weight,
                                                   layer.bias))
+
+
+def test_aten_backend_runs_f_linear(monkeypatch):
+    """Where ``F.linear`` is chosen, its ops compute values and gradients."""
+    monkeypatch.setattr(module, 'BACKEND', 'aten')
+    x, weight, b = _operands()
+    assert not uses_onednn(x, weight, b)
+    x.requires_grad_()
+    out = onednn_linear(x, weight, b)
+    assert '_LinearFunction' not in type(out.grad_fn).__name__
+    torch.testing.assert_close(out, F.linear(x, weight, b))
+
+    def step():
+        onednn_linear(x, weight, b).sum().backward()
+
+    assert 'mkldnn._linear_pointwise' not in _ops(step)
+
+
+@pytest.mark.parametrize('setting,vendor,available,expected', [
+    ('auto', 'AuthenticAMD', True, 'onednn'),
+    ('auto', 'GenuineIntel', True, 'aten'),
+    ('auto', '', True, 'aten'),
+    ('auto', 'AuthenticAMD', False, 'aten'),
+    ('onednn', 'GenuineIntel', True, 'onednn'),
+    ('aten', 'AuthenticAMD', True, 'aten'),
+    ('aten', '', False, 'aten'),
+])
+def test_backend_choice(setting, vendor, available, expected):
+    assert choose_backend(setting, vendor, available) == expected
+
+
+def test_backend_choice_errors_name_the_variable():
+    with pytest.raises(ValueError, match=f"{ENV_VAR}='mkl': expected auto"):
+        choose_backend('mkl', 'GenuineIntel', True)
+    with pytest.raises(ValueError, match='no oneDNN linear op'):
+        choose_backend('onednn', 'AuthenticAMD', False)
+
+
+def test_cpu_vendor_reads_first_vendor_id(tmp_path):
+    cpuinfo = tmp_path / 'cpuinfo'
+    cpuinfo.write_text('processor\t: 0\nvendor_id\t: AuthenticAMD\n'
+                       'cpu family\t: 26\n\nprocessor\t: 1\n'
+                       'vendor_id\t: GenuineIntel\n')
+    assert cpu_vendor(str(cpuinfo)) == 'AuthenticAMD'
+    cpuinfo.write_text('processor\t: 0\nCPU implementer\t: 0x41\n')
+    assert cpu_vendor(str(cpuinfo)) == ''
+    assert cpu_vendor(str(tmp_path / 'absent')) == ''
+
+
+@pytest.mark.parametrize('value', ['aten', 'bogus'])
+def test_environment_variable_sets_backend_at_import(value):
+    code = ('from mmseg_mopeft.models.utils import onednn_linear as m; '
+            'print(m.BACKEND)')
+    proc = subprocess.run([sys.executable, '-c', code],
+                          env=dict(os.environ, **{ENV_VAR: value}),
+                          capture_output=True, text=True)
+    if value == 'aten':
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == 'aten'
+    else:
+        assert proc.returncode != 0
+        assert f"{ENV_VAR}='bogus': expected auto, onednn or aten" in \
+            proc.stderr
