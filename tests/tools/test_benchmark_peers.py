@@ -11,8 +11,7 @@ from helpers import REPO, run_tool
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
 import benchmark_peers  # noqa: E402
 
-from mmseg_mopeft.models.utils.onednn_linear import (  # noqa: E402
-    _LINEAR, ENV_VAR)
+from mmseg_mopeft.models.utils import onednn_linear  # noqa: E402
 from mmseg_mopeft.testing import build_reference_sam  # noqa: E402
 
 SCRIPT = 'tools/analysis_tools/benchmark_peers.py'
@@ -55,13 +54,14 @@ def _rows(stdout):
 
 def test_smoke_tiny_ours_and_segment_anything(tmp_path):
     figures = tmp_path / 'figures.json'
-    onednn = _LINEAR is not None  # the path to profile, where there is one
+    # the path to profile: oneDNN's where this torch build has it
+    onednn = onednn_linear._LINEAR is not None
     proc = run_tool([
         sys.executable, SCRIPT, *TINY, '--rows', 'ours_lora', 'sam_lora',
         '--dtype', 'fp32', 'bf16', '--mfu', '--peak-tflops', '1e-6',
         '--no-memory', '--json',
         str(figures), '--profile', 'ours_lora'
-    ], extra_env={ENV_VAR: 'onednn' if onednn else 'aten'})
+    ], extra_env={onednn_linear.ENV_VAR: 'onednn' if onednn else 'aten'})
     rows = _rows(proc.stdout)
     figures = json.loads(figures.read_text())
     results = figures['results']

@@ -53,6 +53,7 @@ def machine(device: str) -> str:
     and its thread count, our fp32 CPU linear layers' backend; on CUDA the
     GPU and CUDA's version too."""
     import torch
+
     from mmseg_mopeft.models.utils import onednn_linear
     backend = {'onednn': 'oneDNN', 'aten': 'F.linear'}[onednn_linear.BACKEND]
     line = (f'Machine: {_cpu_description()}; torch {torch.__version__}, '

@@ -78,9 +78,9 @@ def _onednn(x: Tensor, weight: Tensor, bias=None) -> Tensor:
 
 def uses_onednn(x: Tensor, weight: Tensor, bias=None) -> bool:
     """Whether ``onednn_linear`` takes oneDNN's path for these operands:
-    ``BACKEND`` is oneDNN, fp32 on a CPU, outside autocast, tracing, compiling and export, and of
-    the shapes ``F.linear`` takes without broadcasting (other shapes get
-    ``F.linear``'s error or broadcast)."""
+    ``BACKEND`` is oneDNN, fp32 on a CPU, outside autocast, tracing,
+    compiling and export, and of the shapes ``F.linear`` takes without
+    broadcasting (other shapes get ``F.linear``'s error or broadcast)."""
     return (BACKEND == 'onednn' and x.device.type == 'cpu'
             and x.dtype == weight.dtype == torch.float32
             and weight.device.type == 'cpu' and x.dim() >= 2

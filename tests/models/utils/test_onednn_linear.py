@@ -13,8 +13,7 @@ from mmseg_mopeft.models.utils import OneDNNLinear
 from mmseg_mopeft.models.utils import onednn_linear as module
 from mmseg_mopeft.models.utils.onednn_linear import (_LINEAR, ENV_VAR,
                                                      choose_backend,
-                                                     cpu_vendor,
-                                                     onednn_linear,
+                                                     cpu_vendor, onednn_linear,
                                                      uses_onednn)
 
 needs_onednn = pytest.mark.skipif(
