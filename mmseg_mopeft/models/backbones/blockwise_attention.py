@@ -28,6 +28,13 @@ from torch import Tensor
 # a block of logits: of 4 to 32 MB, 16 MB was the fastest at 1024 px on this
 # project's CPU in fp32 and in bf16; the backward pass holds up to two
 BLOCK_BYTES = 2**24
+# rows of logits are padded to whole 64-byte lines where that adds at most
+# 1/64 more keys: on machine C (README), the bf16 logits of 4116 keys (a
+# 64 x 64 grid and 20 prefix keys) took twice the time of 4128 keys', and
+# MoPEFT's bf16 training step at 1024 px 0.92x the time. In 14 x 14 windows,
+# padding 216 keys made attention slower.
+ROW_BYTES = 64
+MAX_PADDING = 1 / 64  # of the keys
 
 
 def blockwise_attention(q: Tensor,
@@ -53,6 +60,8 @@ def blockwise_attention(q: Tensor,
     k, v, bias_h, bias_w = (t.to(dtype) for t in (k, v, bias_h, bias_w))
     if prefix_bias is not None:
         prefix_bias = prefix_bias.to(dtype)
+    k, v, prefix_bias = _align_keys(k, v, prefix_bias,
+                                    bias_h.shape[-1] * bias_w.shape[-1])
     if fold_bias is None:
         fold_bias = dtype.itemsize < 4 and (
             bias_h.shape[-1] + bias_w.shape[-1] <= q.shape[-1] // 2)
@@ -72,6 +81,29 @@ def grid_codes(kh: int, kw: int, device) -> Tensor:
     index = torch.arange(kh * kw, device=device)
     return torch.cat([F.one_hot(index // kw, kh),
                       F.one_hot(index % kw, kw)], dim=1)
+
+
+def _align_keys(k: Tensor, v: Tensor, prefix_bias: Optional[Tensor],
+                grid_len: int) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+    """Keys and values with zero prefix keys in front, whose bias is the
+    dtype's minimum (no weight after the softmax), so that a row of logits
+    fills whole ``ROW_BYTES`` lines; unchanged where that would take more
+    than ``MAX_PADDING`` of the keys."""
+    keys = k.shape[2]
+    pad = -keys % (ROW_BYTES // k.dtype.itemsize)
+    if not pad or pad > keys * MAX_PADDING:
+        return k, v, prefix_bias
+    k, v = (F.pad(t, (0, 0, pad, 0)) for t in (k, v))
+    prefix_len = keys - grid_len
+    if prefix_bias is None:
+        prefix_bias = k.new_zeros(1, 1, 1, prefix_len)
+    prefix_bias = prefix_bias.expand(*prefix_bias.shape[:-1], prefix_len)
+    fill = torch.finfo(k.dtype).min
+    prefix_bias = torch.cat([
+        prefix_bias.new_full((*prefix_bias.shape[:-1], pad), fill),
+        prefix_bias
+    ], dim=-1)
+    return k, v, prefix_bias
 
 
 def _fold_bias(q: Tensor, k: Tensor, bias_h: Tensor, bias_w: Tensor,

@@ -39,6 +39,15 @@ def _written_out(q, k, v, bias_h, bias_w, prefix_bias):
     return torch.softmax(q @ k.transpose(-1, -2) + bias, dim=-1) @ v
 
 
+@pytest.fixture(params=[False, True], ids=['unaligned', 'aligned'])
+def aligned(request, monkeypatch):
+    """With ``aligned``, every row of logits is padded to whole 64-byte
+    lines (8 float64 keys), which the small inputs here would not get."""
+    if request.param:
+        monkeypatch.setattr(module, 'MAX_PADDING', 1.0)
+    return request.param
+
+
 @pytest.mark.parametrize('prefix_len,prefix_shape', [
     (0, None),
     (2, None),
@@ -48,7 +57,8 @@ def _written_out(q, k, v, bias_h, bias_w, prefix_bias):
 @pytest.mark.parametrize('block_bytes', [1, 800, 2**23])
 @pytest.mark.parametrize('fold_bias', [False, True])
 def test_equals_the_attention_matrix_written_out(prefix_len, prefix_shape,
-                                                 block_bytes, fold_bias):
+                                                 block_bytes, fold_bias,
+                                                 aligned):
     inputs = _inputs(prefix_len=prefix_len, prefix_shape=prefix_shape)
     ours = blockwise_attention(
         *inputs, block_bytes=block_bytes, fold_bias=fold_bias)
@@ -64,7 +74,7 @@ def test_equals_the_attention_matrix_written_out(prefix_len, prefix_shape,
 
 
 @pytest.mark.parametrize('fold_bias', [False, True])
-def test_backward_passes_gradcheck(fold_bias):
+def test_backward_passes_gradcheck(fold_bias, aligned):
     inputs = _inputs(queries=4, prefix_shape=(B, 1, 1, 1))
     assert torch.autograd.gradcheck(
         lambda *t: blockwise_attention(
@@ -133,6 +143,28 @@ def test_bf16_gradients_are_as_accurate_as_plain_bf16_attention(
         error, plain_error = ((t.double() - e).norm() / e.norm()
                               for t in (a, b))
         assert error <= 1.5 * plain_error, (name, error, plain_error)
+
+
+@pytest.mark.parametrize('dtype,keys,padded', [
+    (torch.bfloat16, 4116, 4128),  # a 64 x 64 grid and 20 prefix keys
+    (torch.bfloat16, 4096, 4096),  # whole lines already
+    (torch.float, 1044, 1056),  # a 32 x 32 grid and 20 prefix keys
+    (torch.bfloat16, 1044, 1056),
+    (torch.bfloat16, 1060, 1060),  # 28 more keys: over 1 / 64 of them
+    (torch.bfloat16, 216, 216),  # a 14 x 14 window and 20 prefix keys
+])
+def test_pads_rows_of_logits_to_whole_cache_lines_where_that_is_cheap(
+        dtype, keys, padded, monkeypatch):
+    seen = []
+    softmax = torch.softmax
+    monkeypatch.setattr(torch, 'softmax',
+                        lambda x, dim: seen.append(x.shape[-1]) or
+                        softmax(x, dim))
+    q = torch.randn(1, 1, 2, 8, dtype=dtype)
+    kv = torch.randn(1, 1, keys, 8, dtype=dtype)
+    blockwise_attention(q, kv, kv, torch.randn(1, 1, 2, 2),
+                        torch.randn(1, 1, 2, 2), fold_bias=False)
+    assert set(seen) == {padded}
 
 
 @pytest.mark.parametrize('dtype,grid,head_width,folds', [
