@@ -43,9 +43,22 @@ def _written_out(q, k, v, bias_h, bias_w, prefix_bias):
 def aligned(request, monkeypatch):
     """With ``aligned``, every row of logits is padded to whole 64-byte
     lines (8 float64 keys), which the small inputs here would not get."""
-    if request.param:
-        monkeypatch.setattr(module, 'MAX_PADDING', 1.0)
-    return request.param
+    if not request.param:
+        yield False
+        return
+    monkeypatch.setattr(module, 'MAX_PADDING', 1.0)
+    key_counts = []  # (before, after)
+    align = module._align_keys
+
+    def spy(k, *args):
+        result = align(k, *args)
+        key_counts.append((k.shape[2], result[0].shape[2]))
+        return result
+
+    monkeypatch.setattr(module, '_align_keys', spy)
+    yield True
+    assert key_counts and all(after > before and after % 8 == 0
+                              for before, after in key_counts)
 
 
 @pytest.mark.parametrize('prefix_len,prefix_shape', [
