@@ -42,23 +42,24 @@ def _written_out(q, k, v, bias_h, bias_w, prefix_bias):
 @pytest.fixture(params=[False, True], ids=['unaligned', 'aligned'])
 def aligned(request, monkeypatch):
     """With ``aligned``, every row of logits is padded to whole 64-byte
-    lines (8 float64 keys), which the small inputs here would not get."""
+    lines (8 float64 or 32 bf16 keys), which the small inputs here would
+    not get."""
     if not request.param:
         yield False
         return
-    monkeypatch.setattr(module, 'MAX_PADDING', 1.0)
-    key_counts = []  # (before, after)
+    monkeypatch.setattr(module, 'MAX_PADDING', float('inf'))
+    key_counts = []  # (before, after, bytes per key)
     align = module._align_keys
 
     def spy(k, *args):
         result = align(k, *args)
-        key_counts.append((k.shape[2], result[0].shape[2]))
+        key_counts.append((k.shape[2], result[0].shape[2], k.itemsize))
         return result
 
     monkeypatch.setattr(module, '_align_keys', spy)
     yield True
-    assert key_counts and all(after > before and after % 8 == 0
-                              for before, after in key_counts)
+    assert key_counts and all(after > before and after * size % 64 == 0
+                              for before, after, size in key_counts)
 
 
 @pytest.mark.parametrize('prefix_len,prefix_shape', [
@@ -105,7 +106,7 @@ def test_frozen_keys_get_no_gradient(fold_bias):
 
 
 @pytest.mark.parametrize('fold_bias', [False, True])
-def test_bf16_autocast_keeps_gradients_in_their_dtypes(fold_bias):
+def test_bf16_autocast_keeps_gradients_in_their_dtypes(fold_bias, aligned):
     inputs = _inputs(prefix_shape=(B, 1, 1, 1), dtype=torch.float)
     q, rest = inputs[0], inputs[1:]
     with torch.autocast('cpu', dtype=torch.bfloat16):
