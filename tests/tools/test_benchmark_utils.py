@@ -241,13 +241,22 @@ def test_cpu_description_without_x86_fields_falls_back_to_platform(
 def test_machine_line_names_cpu_torch_threads_and_linear_backend(
         backend, named, monkeypatch):
     from mmseg_mopeft.models.utils import onednn_linear
+    from mmseg_mopeft.utils import glibc_malloc
     monkeypatch.setattr(onednn_linear, 'BACKEND', backend)
+    monkeypatch.setattr(glibc_malloc, 'keeping', False)
     line = benchmark_utils.machine('cpu')
     assert line.startswith(f'Machine: {benchmark_utils._cpu_description()}')
     assert f'torch {torch.__version__}, {torch.get_num_threads()} threads' \
         in line
     assert line.endswith(f', our fp32 CPU linear layers on {named}.')
     assert 'CUDA' not in line
+
+
+def test_machine_line_says_when_malloc_keeps_freed_memory(monkeypatch):
+    from mmseg_mopeft.utils import glibc_malloc
+    monkeypatch.setattr(glibc_malloc, 'keeping', True)
+    assert benchmark_utils.machine('cpu').endswith(
+        ', glibc malloc keeping freed memory (CPUMallocHook).')
 
 
 def test_machine_line_on_cuda_names_the_gpu(monkeypatch):

@@ -104,6 +104,11 @@ def parse_args():
         help='bf16: every step under bf16 autocast (weights stay fp32)')
     bench.add_mfu_arguments(parser)
     parser.add_argument('--threads', type=int, help='torch CPU threads')
+    parser.add_argument(
+        '--glibc-malloc-defaults',
+        action='store_true',
+        help='CPU: time with glibc malloc\'s own settings, not those of '
+        'our configs\' CPUMallocHook (freed memory kept for reuse)')
     parser.add_argument('--worker', help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -345,6 +350,9 @@ def main():
         peaks = {method: peak_memory(method, args) for method in methods}
     else:
         peaks = {method: run_worker(method, args) for method in methods}
+        if not args.glibc_malloc_defaults:  # as training with our configs
+            from mmseg_mopeft.utils.glibc_malloc import keep_freed_memory
+            keep_freed_memory()
     results = time_methods(methods, args)
     for method in methods:
         results[method]['peak_bytes'] = peaks[method]['tensors']

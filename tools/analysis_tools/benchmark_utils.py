@@ -50,16 +50,19 @@ def _cpu_description(cpuinfo: str = '/proc/cpuinfo') -> str:
 
 def machine(device: str) -> str:
     """One line naming what a benchmark ran on: the device, the CPU, torch
-    and its thread count, our fp32 CPU linear layers' backend; on CUDA the
-    GPU and CUDA's version too."""
+    and its thread count, our fp32 CPU linear layers' backend, whether
+    malloc keeps freed memory; on CUDA the GPU and CUDA's version too."""
     import torch
 
     from mmseg_mopeft.models.utils import onednn_linear
+    from mmseg_mopeft.utils import glibc_malloc
     backend = {'onednn': 'oneDNN', 'aten': 'F.linear'}[onednn_linear.BACKEND]
     line = (f'Machine: {_cpu_description()}; torch {torch.__version__}, '
             f'{torch.get_num_threads()} threads, CPU capability '
             f'{torch.backends.cpu.get_cpu_capability()}, our fp32 CPU '
             f'linear layers on {backend}')
+    if glibc_malloc.keeping:
+        line += ', glibc malloc keeping freed memory (CPUMallocHook)'
     if str(device).startswith('cuda'):
         line += (f'; {torch.cuda.get_device_name(device)}, CUDA '
                  f'{torch.version.cuda}')
