@@ -5,9 +5,9 @@ was larger than a threshold (128 KiB at first, raised as such blocks are
 freed, up to 32 MiB) or when more than twice that is free at the top of
 its heap. A training step on a CPU frees hundreds of MB of activations and
 attention blocks, and the next step's come back as new pages that the
-kernel faults in and zeroes. On machine C (README) a MoPEFT step at
-1024 px took 130,000 to 210,000 minor page faults in bf16 (0.5 to 0.8 GB),
-and about 0.8x the time with freed memory kept.
+kernel faults in and zeroes. On machine C (README) a MoPEFT encoder step
+at 1024 px took 260,000 to 510,000 minor page faults in fp32 (1 to 2 GB),
+and 0.85x the time with freed memory kept (bf16: 0.79x).
 """
 import ctypes
 
