@@ -27,6 +27,24 @@ def test_update_is_scaled_by_alpha_over_rank(alpha, scale):
     assert torch.equal(delta[:, 8:], torch.zeros(5, 16))
 
 
+def test_gate_scales_each_samples_update_by_its_own_gate():
+    """Gated, sample b's update is sigmoid(logit b) times the ungated one
+    (the gate acts once, on its own sample's tokens only)."""
+    torch.manual_seed(0)
+    lora = LoRA(context(8), rank=4, alpha=8, targets=('q', 'v'))
+    with torch.no_grad():
+        lora.lora_B.normal_()
+    x = torch.randn(3, 2, 2, 8)  # (B, H, W, C); q/k/v rows are B * H * W
+    logits = torch.tensor([-2.0, 0.5, 3.0])
+    with torch.no_grad():
+        ungated = lora.qkv(x, torch.zeros(12, 24), gate=None)
+        gated = lora.qkv(x, torch.zeros(12, 24), gate=logits)
+    per_row = torch.sigmoid(logits).repeat_interleave(4).view(12, 1)
+    assert torch.allclose(gated, per_row * ungated, atol=1e-6)
+    assert torch.equal(ungated[:, 8:16], torch.zeros(12, 8))  # k untouched
+    assert ungated[:, :8].abs().min() > 0 and ungated[:, 16:].abs().min() > 0
+
+
 def test_fold_keeps_outputs_when_alpha_is_not_the_rank():
     """The folded weight carries the same alpha / rank scale as the
     unfolded update (the contract folds alpha = rank only)."""
