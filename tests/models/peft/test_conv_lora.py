@@ -76,8 +76,10 @@ def test_update_equals_independent_computation(per_window, exporting,
     assert torch.allclose(got, expected, atol=1e-5)
     if per_window:  # 8 windows: several experts in play, not just one
         assert len(chosen) > 1
-    gated = module.qkv(x, torch.zeros(2 * 64, 48), gate=torch.zeros(2))
-    assert torch.allclose(gated, expected * 0.5, atol=1e-5)  # sigmoid(0)
+    logits = torch.tensor([-1.5, 2.0])  # each sample's own gate
+    gated = module.qkv(x, torch.zeros(2 * 64, 48), gate=logits)
+    per_row = torch.sigmoid(logits).repeat_interleave(64).view(-1, 1)
+    assert torch.allclose(gated, expected * per_row, atol=1e-5)
 
 
 def test_each_expert_resizes_convolves_and_resizes_back():
