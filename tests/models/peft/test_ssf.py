@@ -61,3 +61,25 @@ def test_fold_is_exact_and_costs_nothing():
 def test_unknown_place_is_an_error():
     with pytest.raises(ValueError, match=r"peft.ssf.places=\['attn'\]"):
         _model(places=['attn'])
+
+
+def test_gate_scales_each_samples_change_by_its_own_gate():
+    """Gated, sample b gets ``x + G_b * (x * (gamma - 1) + beta)``, on the
+    (B, H, W, C) places and on the q/k/v rows (B * H * W of them)."""
+    ssf = _model().blocks[0].tuner.methods.ssf
+    with torch.no_grad():
+        for param in ssf.parameters():
+            param.add_(torch.randn_like(param) * 0.3)
+    logits = torch.tensor([-2.0, 1.0])
+    gates = torch.sigmoid(logits)
+    x = torch.randn(2, 4, 4, 64)
+    rows = torch.randn(2 * 16, 3 * 64)
+    with torch.no_grad():
+        got = ssf.norm1(x, logits)
+        got_rows = ssf.qkv(x, rows, logits)
+    change = x * (ssf.norm1_scale - 1) + ssf.norm1_shift
+    assert torch.allclose(got, x + gates.view(2, 1, 1, 1) * change,
+                          atol=1e-6)
+    change = rows * (ssf.qkv_scale - 1) + ssf.qkv_shift
+    per_row = gates.repeat_interleave(16).view(-1, 1)
+    assert torch.allclose(got_rows, rows + per_row * change, atol=1e-6)
